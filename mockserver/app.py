@@ -1,0 +1,59 @@
+"""The aiohttp application: routes, and the one middleware that turns errors into XRPC bodies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from . import admin, handlers, xrpc
+from .errors import XrpcError
+from .service import SERVICE_KEY, Config, Service
+
+log = logging.getLogger("mockserver")
+
+assert handlers  # imported for its side effect: every XRPC handler is registered
+
+_HTTP_ERRORS = {
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+}
+
+
+@web.middleware
+async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every failure as ``{"error", "message"}``; log real bugs, never send a traceback."""
+    try:
+        return await handler(request)
+    except XrpcError as e:
+        return xrpc.json_response(e.body(), status=e.status)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        name = _HTTP_ERRORS.get(e.status, "InvalidRequest")
+        message = f"{e.reason}: {request.method} {request.path}"
+        if e.status == 413:
+            message = f"Request body is over the limit of {request.app[SERVICE_KEY].config.max_body} bytes"
+        return xrpc.json_response({"error": name, "message": message}, status=e.status)
+    except Exception:
+        log.exception("internal error serving %s %s", request.method, request.path_qs)
+        body = {"error": "InternalServerError", "message": "Internal Server Error"}
+        return xrpc.json_response(body, status=500)
+
+
+async def _xrpc_route(request: web.Request) -> web.StreamResponse:
+    return await xrpc.handle(request, request.app[SERVICE_KEY])
+
+
+def create_app(config: Config | None = None, **settings: Any) -> web.Application:
+    """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
+    service = Service(config or Config(**settings))
+    # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
+    app = web.Application(middlewares=[xrpc_errors], client_max_size=service.config.max_body + 1)
+    app[SERVICE_KEY] = service
+    app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
+    admin.add_routes(app)
+    return app

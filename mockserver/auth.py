@@ -1,0 +1,104 @@
+"""Session tokens as a PDS issues them: HS256 JWTs whose ``exp`` follows the server clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+
+from .clock import Clock
+from .errors import auth_required, expired_token, invalid_token
+from .ids import Ids
+from .state import Actor, State
+
+ACCESS_SCOPE = "com.atproto.access"
+REFRESH_SCOPE = "com.atproto.refresh"
+ACCESS_TTL = 2 * 60 * 60
+REFRESH_TTL = 90 * 24 * 60 * 60
+
+Scope = Literal["access", "refresh"]
+
+
+@dataclass
+class SessionTokens:
+    """A pair of tokens for one session."""
+
+    access_jwt: str
+    refresh_jwt: str
+
+
+class Tokens:
+    """Issues and verifies session tokens with a per-server secret."""
+
+    def __init__(self, secret: str, clock: Clock, ids: Ids, service_did: str) -> None:
+        self._secret = secret
+        self._clock = clock
+        self._ids = ids
+        self.service_did = service_did
+
+    def issue(self, state: State, actor: Actor) -> SessionTokens:
+        """New access and refresh tokens for ``actor``; the refresh token is recorded as live."""
+        now = self._clock.timestamp()
+        jti = self._ids.token(24)
+        access = {
+            "scope": ACCESS_SCOPE,
+            "sub": actor.did,
+            "aud": self.service_did,
+            "iat": now,
+            "exp": now + ACCESS_TTL,
+        }
+        refresh = {
+            "scope": REFRESH_SCOPE,
+            "sub": actor.did,
+            "aud": self.service_did,
+            "jti": jti,
+            "iat": now,
+            "exp": now + REFRESH_TTL,
+        }
+        state.sessions[jti] = actor.did
+        return SessionTokens(self._encode(access), self._encode(refresh))
+
+    def _encode(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self._secret, algorithm="HS256", headers={"typ": _typ(claims)})
+
+    def verify(self, state: State, authorization: str | None, scope: Scope) -> tuple[Actor, dict[str, Any]]:
+        """The actor and claims of a ``Bearer`` token of the given scope, or a 401 XRPC error."""
+        if not authorization:
+            raise auth_required("Authentication required: send an 'Authorization: Bearer <token>' header")
+        kind, _, token = authorization.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise invalid_token("Malformed authorization header: expected 'Bearer <token>'")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token.strip(),
+                self._secret,
+                algorithms=["HS256"],
+                audience=self.service_did,
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "require": ["sub", "exp", "scope"],
+                },
+            )
+        except jwt.PyJWTError as e:
+            raise invalid_token(f"Token could not be verified: {e}") from None
+        if claims["exp"] <= self._clock.timestamp():
+            raise expired_token("Token has expired")
+        wanted = ACCESS_SCOPE if scope == "access" else REFRESH_SCOPE
+        if claims["scope"] != wanted:
+            raise invalid_token(f"Bad token scope: this method needs a {scope} token")
+        if scope == "refresh" and claims.get("jti") not in state.sessions:
+            raise invalid_token("Token has been revoked")
+        actor = state.actors.get(claims["sub"])
+        if actor is None:
+            raise invalid_token("Token is for an account this server does not know")
+        return actor, claims
+
+    def revoke(self, state: State, claims: dict[str, Any]) -> None:
+        """End the session a refresh token belongs to."""
+        state.sessions.pop(claims.get("jti", ""), None)
+
+
+def _typ(claims: dict[str, Any]) -> str:
+    return "at+jwt" if claims["scope"] == ACCESS_SCOPE else "refresh+jwt"

@@ -1,0 +1,103 @@
+"""The ``bsky-chat-mock`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .server import MockChatServer
+from .service import DEFAULT_MEMBER_LIMIT, Config
+
+DEFAULT_PORT = 2584
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per action."""
+    parser = argparse.ArgumentParser(
+        prog="bsky-chat-mock",
+        description="A stateful, in-memory fake of Bluesky's group chat XRPC API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock server until interrupted",
+        description="Run the mock server until Ctrl-C or SIGTERM. Prints one line, "
+        "'bsky-chat-mock listening on http://HOST:PORT', once it accepts connections; "
+        "request logs go to stderr.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument("--seed", type=int, default=None, help="seed for ids, handles and names (default: random)")
+    serve.add_argument(
+        "--member-limit",
+        type=_positive,
+        default=DEFAULT_MEMBER_LIMIT,
+        help="most members a group may have, owner included (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="check every response against its lexicon (a bad one is a 500)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="stderr log level",
+    )
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run until SIGINT or SIGTERM."""
+    config = Config(seed=args.seed, strict=args.strict, member_limit=args.member_limit)
+    server = MockChatServer(args.host, args.port, config=config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start_async()
+    try:
+        print(f"bsky-chat-mock listening on {server.url}", flush=True)
+        await stop.wait()
+    finally:
+        await server.stop_async()
+        logging.getLogger("mockserver").info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and of ``python -m mockserver``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=args.log_level,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if args.command == "serve":
+        try:
+            asyncio.run(serve(args))
+        except OSError as e:
+            print(
+                f"bsky-chat-mock: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+                file=sys.stderr,
+            )
+            return 1
+    return 0

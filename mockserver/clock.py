@@ -1,0 +1,55 @@
+"""The server's one clock: real (or freezegun's) time, plus an adjustable offset."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+def iso(dt: datetime) -> str:
+    """Format a datetime the way atproto services do: UTC, milliseconds, ``Z``."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse an ISO 8601 datetime; naive values are taken as UTC."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+class Clock:
+    """Time as the server sees it.
+
+    ``now()`` reads ``datetime.now`` on every call (so freezegun's frozen time is
+    honoured) and adds an offset that ``advance`` and ``set`` move.
+    """
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        """The current server time, timezone-aware UTC."""
+        return datetime.now(timezone.utc) + self._offset
+
+    def timestamp(self) -> int:
+        """The current server time as whole seconds since the epoch."""
+        return int(self.now().timestamp())
+
+    def iso(self) -> str:
+        """The current server time as an atproto datetime string."""
+        return iso(self.now())
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the server's time forward (or back, if negative) and return it."""
+        self._offset += timedelta(seconds=seconds)
+        return self.now()
+
+    def set(self, when: datetime) -> datetime:
+        """Make the server's time read ``when`` from now on (it keeps ticking)."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        self._offset = when - datetime.now(timezone.utc)
+        return self.now()
+
+    def reset(self) -> None:
+        """Go back to real (or frozen) time."""
+        self._offset = timedelta(0)

@@ -1,0 +1,89 @@
+"""The wire contract: lexicons bundled with ``lexrpc``, loaded once, used to decode and validate.
+
+Nothing here restates a schema rule: parameter types, defaults, limits and formats are all
+read from the lexicons at run time.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from lexrpc.base import Base, ValidationError
+
+from .errors import invalid_request
+
+Json = dict[str, Any]
+Part = Literal["parameters", "input"]
+
+
+class Lexicons:
+    """Lexicon-driven decoding and validation for XRPC methods."""
+
+    def __init__(self, lexicons: list[Json] | None = None) -> None:
+        self._base = Base(lexicons=lexicons, validate=True, truncate=False)
+
+    def method(self, nsid: str) -> Json | None:
+        """The main def of a query or procedure, or None if no such method is known."""
+        defn = self._base.defs.get(nsid)
+        if isinstance(defn, dict) and defn.get("type") in ("query", "procedure"):
+            return defn
+        return None
+
+    def has_input(self, nsid: str) -> bool:
+        """Whether a procedure takes a JSON body."""
+        defn = self.method(nsid) or {}
+        return bool((defn.get("input") or {}).get("schema"))
+
+    def decode_params(self, nsid: str, items: list[tuple[str, str]]) -> Json:
+        """Decode query-string pairs per the lexicon, apply defaults and validate.
+
+        Unknown parameters are ignored, as the XRPC spec allows. A scalar parameter given
+        twice, a value of the wrong type or one that breaks a rule is an ``InvalidRequest``.
+        """
+        defn = self.method(nsid) or {}
+        props: Json = (defn.get("parameters") or {}).get("properties") or {}
+        known = [(k, v) for k, v in items if k in props]
+        seen: set[str] = set()
+        for name, _ in known:
+            if name in seen and props[name].get("type") != "array":
+                raise invalid_request(f"Parameter {name} was given more than once")
+            seen.add(name)
+        try:
+            params: Json = self._base.decode_params(nsid, known)
+        except ValueError as e:
+            raise invalid_request(f"Invalid parameter: {e}") from None
+        for name, schema in props.items():
+            if name not in params and "default" in schema:
+                params[name] = schema["default"]
+        self.validate(nsid, "parameters", params)
+        return params
+
+    def validate(self, nsid: str, part: Part, value: Any) -> None:
+        """Validate a method's parameters or input; raise ``InvalidRequest`` naming the rule."""
+        try:
+            self._base.validate(nsid, part, value)
+        except ValidationError as e:
+            raise invalid_request(f"Invalid {part}: {e}") from None
+
+    def output_problem(self, nsid: str, value: Any) -> str | None:
+        """Why a method's output breaks its schema, or None if it is valid."""
+        try:
+            self._base.validate(nsid, "output", value)
+        except (ValidationError, NotImplementedError) as e:
+            return str(e)
+        return None
+
+    def check_format(self, value: str, fmt: str) -> bool:
+        """Whether a string matches an atproto string format (``handle``, ``did``, ...)."""
+        try:
+            self._base._validate_string_format(value, fmt)
+        except ValidationError:
+            return False
+        return True
+
+
+@cache
+def bundled() -> Lexicons:
+    """The lexicons ``lexrpc`` bundles (chat, com.atproto, app.bsky), loaded once per process."""
+    return Lexicons()

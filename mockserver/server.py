@@ -1,0 +1,185 @@
+"""``MockChatServer``: the app on a real socket, in a background thread or in a running loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TypeVar
+
+from aiohttp import web
+
+from .app import create_app
+from .service import SERVICE_KEY, Config, Service
+from .state import State
+
+T = TypeVar("T")
+access_log = logging.getLogger("mockserver.access")
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+class MockChatServer:
+    """A running mock chat service.
+
+    Use ``start()``/``stop()`` (or ``with``) to run it in a background thread, or
+    ``await start_async()``/``await stop_async()`` (or ``async with``) inside a running loop.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = None,
+        *,
+        strict: bool = False,
+        member_limit: int | None = None,
+        config: Config | None = None,
+    ) -> None:
+        if config is None:
+            config = Config(seed=seed, strict=strict)
+            if member_limit is not None:
+                config.member_limit = member_limit
+        self.host = host
+        self._requested_port = port
+        self.app = create_app(config)
+        self.service: Service = self.app[SERVICE_KEY]
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- addresses ---------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        """The port the server listens on (known once started)."""
+        if self._port is None:
+            raise RuntimeError("the server is not running: call start() first")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL, such as ``http://127.0.0.1:51234`` (XRPC lives under ``/xrpc``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._runner is not None
+
+    @property
+    def state(self) -> State:
+        """The live state (read it; change it through the admin API or ``call``)."""
+        return self.service.state
+
+    # -- running in a running loop -----------------------------------------------------
+    async def start_async(self) -> None:
+        """Start listening on the current event loop."""
+        if self._runner is not None:
+            raise RuntimeError("the server is already running")
+        runner = web.AppRunner(
+            self.app,
+            handle_signals=False,
+            access_log=access_log,
+            access_log_format=ACCESS_LOG_FORMAT,
+            shutdown_timeout=1.0,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._port = int(runner.addresses[0][1])
+        self._runner = runner
+
+    async def stop_async(self) -> None:
+        """Stop listening and close every connection."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        self._port = None
+
+    async def __aenter__(self) -> MockChatServer:
+        await self.start_async()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_async()
+
+    # -- running in a thread -----------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> MockChatServer:
+        """Start the server in a background thread; returns once it is listening."""
+        if self._thread is not None or self._runner is not None:
+            raise RuntimeError("the server is already running")
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as e:
+                failure.append(e)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop_async())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="bsky-chat-mock", daemon=True)
+        thread.start()
+        if not ready.wait(timeout):
+            raise RuntimeError(f"the server did not start within {timeout} seconds")
+        if failure:
+            thread.join()
+            raise failure[0]
+        self._loop, self._thread = loop, thread
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background server and wait for its thread to end."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> MockChatServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- state -------------------------------------------------------------------------
+    def call(self, fn: Callable[[Service], T]) -> T:
+        """Run ``fn(service)`` where the server runs it, so it never races a request."""
+        loop = self._loop
+        if loop is None or not loop.is_running() or threading.current_thread() is self._thread:
+            return fn(self.service)
+
+        async def run() -> T:
+            return fn(self.service)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(10)
+
+    def reset(self) -> None:
+        """Empty the state (actors, sessions, everything)."""
+        self.call(lambda service: service.reset())
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<MockChatServer {where}>"

@@ -1,0 +1,150 @@
+"""XRPC dispatch: method registry, lexicon-driven request decoding, auth, strict output checks.
+
+Handlers are plain synchronous functions ``fn(call) -> dict | None``; everything about HTTP
+happens here, so a handler never sees a request object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from .errors import XrpcError, invalid_request
+from .lexicons import Lexicons
+from .service import Service
+from .state import Actor
+
+log = logging.getLogger("mockserver")
+
+Json = dict[str, Any]
+AuthMode = Literal["access", "refresh", "optional", "none"]
+JSON_TYPE = "application/json"
+
+
+@dataclass
+class Call:
+    """One decoded XRPC call, as a handler sees it."""
+
+    service: Service
+    nsid: str
+    params: Json
+    input: Json | None
+    viewer: Actor | None
+    claims: Json = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Actor:
+        """The authenticated caller (only for methods that require auth)."""
+        assert self.viewer is not None, f"{self.nsid} was registered without auth"
+        return self.viewer
+
+
+Handler = Callable[[Call], "Json | None"]
+
+
+@dataclass
+class Method:
+    """A registered method: its handler and the token it needs."""
+
+    nsid: str
+    fn: Handler
+    auth: AuthMode
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(nsid: str, auth: AuthMode = "access") -> Callable[[Handler], Handler]:
+    """Register a handler for an XRPC method."""
+
+    def register(fn: Handler) -> Handler:
+        if nsid in METHODS:
+            raise ValueError(f"{nsid} is registered twice")
+        METHODS[nsid] = Method(nsid, fn, auth)
+        return fn
+
+    return register
+
+
+def json_response(body: Json | None, status: int = 200) -> web.Response:
+    """A JSON response (an empty 200 for procedures without output)."""
+    if body is None:
+        return web.Response(status=status)
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return web.Response(status=status, text=text, content_type=JSON_TYPE)
+
+
+async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> Json | None:
+    """Read, decode and validate a procedure's JSON body; None for procedures without input."""
+    if not lexicons.has_input(nsid):
+        return None
+    if request.content_length is not None and request.content_length > limit:
+        raise XrpcError(
+            "PayloadTooLarge",
+            f"Request body is {request.content_length} bytes; the limit is {limit}",
+            413,
+        )
+    if request.content_type != JSON_TYPE:
+        got = request.headers.get("Content-Type") or "none"
+        raise invalid_request(f"Wrong content type {got!r}: {nsid} takes {JSON_TYPE}")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise XrpcError("PayloadTooLarge", f"Request body is over the limit of {limit} bytes", 413) from None
+    if len(raw) > limit:
+        raise XrpcError("PayloadTooLarge", f"Request body is {len(raw)} bytes; the limit is {limit}", 413)
+    if not raw.strip():
+        raise invalid_request(f"Request body is empty: {nsid} takes a JSON object")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise invalid_request(f"Request body is not valid UTF-8: {e}") from None
+    except json.JSONDecodeError as e:
+        raise invalid_request(f"Request body is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise invalid_request(f"Request body must be a JSON object, not {type(data).__name__}")
+    lexicons.validate(nsid, "input", data)
+    return data
+
+
+def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tuple[Actor | None, Json]:
+    """The caller for a method's auth mode (401 when a required token is missing or bad)."""
+    header = request.headers.get("Authorization")
+    if mode == "none" or (mode == "optional" and not header):
+        return None, {}
+    scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
+    return service.tokens.verify(service.state, header, scope)
+
+
+async def handle(request: web.Request, service: Service) -> web.Response:
+    """Serve ``/xrpc/{nsid}``: find, check, decode, authenticate, call, validate."""
+    nsid = request.match_info["nsid"]
+    defn = service.lexicons.method(nsid)
+    registered = METHODS.get(nsid)
+    if defn is None or registered is None:
+        raise XrpcError("MethodNotImplemented", f"Method not implemented: {nsid}", 501)
+    verb = "GET" if defn["type"] == "query" else "POST"
+    if request.method != verb and not (verb == "GET" and request.method == "HEAD"):
+        raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
+    viewer, claims = authenticate(request, service, registered.auth)
+    params = service.lexicons.decode_params(nsid, list(request.query.items()))
+    body = None
+    if verb == "POST":
+        body = await read_input(request, service.lexicons, nsid, service.config.max_body)
+    call = Call(service, nsid, params, body, viewer, claims)
+    output = registered.fn(call)
+    if service.config.strict and defn.get("output"):
+        problem = service.lexicons.output_problem(nsid, output)
+        if problem:
+            log.error("strict mode: %s returned an invalid response: %s", nsid, problem)
+            raise XrpcError(
+                "InternalServerError",
+                f"Strict mode: the response of {nsid} breaks its lexicon: {problem}",
+                500,
+            )
+    return json_response(output)

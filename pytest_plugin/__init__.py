@@ -1,0 +1,1 @@
+"""pytest plugin for bsky-chat-mock (fixtures arrive with the plugin issue)."""

@@ -1,0 +1,1 @@
+"""Scenario files and builder for bsky-chat-mock (arrives with the scenarios issue)."""

@@ -1,0 +1,61 @@
+"""The ``bsky-chat-mock`` command: help, the listening line, clean stops on signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from mockserver.cli import build_parser
+
+
+def test_help_explains_every_flag() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for flag in ("--host", "--port", "--seed", "--member-limit", "--strict", "--log-level"):
+        assert flag in out
+    assert "listening on" in out
+
+
+def test_bad_flag_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--member-limit", "0"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "--member-limit" in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_prints_listening_line_and_stops_on_signal(sig: signal.Signals) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--seed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "0"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("bsky-chat-mock listening on http://127.0.0.1:"), line
+        url = line.rsplit(" ", 1)[1]
+        assert httpx.post(f"{url}/_mock/actors", json={"handle": "alice.test"}).status_code == 201
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        logs = proc.stderr.read()
+        assert "POST /_mock/actors" in logs  # one log line per request, on stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_parser_defaults() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.seed, args.member_limit) == ("127.0.0.1", 2584, None, 50)

@@ -1,0 +1,212 @@
+"""Every XRPC error the core produces, over raw HTTP: status, error name, and a message that says why."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+
+from mockserver import MockChatServer
+from mockserver.xrpc import Call
+
+Json = dict[str, Any]
+
+
+async def xrpc(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> tuple[int, Json]:
+    async with http.request(method, url, **kwargs) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else {}
+
+
+def assert_error(status: int, body: Json, want_status: int, name: str, *words: str) -> None:
+    assert status == want_status, body
+    assert set(body) == {"error", "message"}, body
+    assert body["error"] == name, body
+    for word in words:
+        assert word in body["message"], body
+
+
+def session_url(server: MockChatServer) -> str:
+    return f"{server.url}/xrpc/com.atproto.server.createSession"
+
+
+async def test_unknown_method_is_501(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/com.example.nothing")
+    assert_error(status, body, 501, "MethodNotImplemented", "com.example.nothing")
+
+
+async def test_wrong_verb_is_invalid_request(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(http, "GET", session_url(server))
+    assert_error(status, body, 400, "InvalidRequest", "procedure", "POST")
+    status, body = await xrpc(http, "POST", f"{server.url}/xrpc/app.bsky.actor.getProfile?actor=a.test")
+    assert_error(status, body, 400, "InvalidRequest", "query", "GET")
+
+
+async def test_invalid_json(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    headers = {"Content-Type": "application/json"}
+    status, body = await xrpc(http, "POST", session_url(server), data=b"{nope", headers=headers)
+    assert_error(status, body, 400, "InvalidRequest", "not valid JSON")
+    status, body = await xrpc(http, "POST", session_url(server), data=b"\xff\xfe{}", headers=headers)
+    assert_error(status, body, 400, "InvalidRequest", "UTF-8")
+    status, body = await xrpc(http, "POST", session_url(server), data=b"[1, 2]", headers=headers)
+    assert_error(status, body, 400, "InvalidRequest", "JSON object")
+    status, body = await xrpc(http, "POST", session_url(server), data=b"", headers=headers)
+    assert_error(status, body, 400, "InvalidRequest", "empty")
+
+
+async def test_wrong_content_type(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(
+        http, "POST", session_url(server), data=b"identifier=a", headers={"Content-Type": "text/plain"}
+    )
+    assert_error(status, body, 400, "InvalidRequest", "text/plain", "application/json")
+
+
+async def test_schema_violation_names_field_and_rule(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(http, "POST", session_url(server), json={"identifier": "alice.test"})
+    assert_error(status, body, 400, "InvalidRequest", "password", "missing required")
+    status, body = await xrpc(http, "POST", session_url(server), json={"identifier": 5, "password": "x"})
+    assert_error(status, body, 400, "InvalidRequest", "identifier", "type")
+    many = "&".join(f"actors=a{i}.test" for i in range(26))
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/app.bsky.actor.getProfiles?{many}")
+    assert_error(status, body, 400, "InvalidRequest", "actors", "maxLength 25")
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/app.bsky.actor.getProfile?actor=not%20a%20handle")
+    assert_error(status, body, 400, "InvalidRequest", "actor", "at-identifier")
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/app.bsky.actor.getProfile")
+    assert_error(status, body, 400, "InvalidRequest", "missing required", "actor")
+
+
+async def test_grapheme_rule_in_message(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(http, "POST", f"{server.url}/_mock/actors", json={"displayName": "é" * 65})
+    assert_error(status, body, 400, "InvalidRequest", "displayName", "maxGraphemes 64")
+    # 40 family emoji are 40 graphemes but 720 bytes: the byte rule (640) names itself
+    status, body = await xrpc(http, "POST", f"{server.url}/_mock/actors", json={"displayName": "👩‍👩‍👧" * 40})
+    assert_error(status, body, 400, "InvalidRequest", "displayName", "maxLength 640")
+
+
+async def test_body_over_one_mib_is_413(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    big = json.dumps({"identifier": "a" * (1024 * 1024), "password": "x"}).encode()
+    headers = {"Content-Type": "application/json"}
+    status, body = await xrpc(http, "POST", session_url(server), data=big, headers=headers)
+    assert_error(status, body, 413, "PayloadTooLarge", "limit")
+
+    async def chunks() -> Any:
+        for _ in range(17):
+            yield b" " * 65536
+
+    # no Content-Length (chunked): the limit still holds
+    status, body = await xrpc(http, "POST", session_url(server), data=chunks(), headers=headers)
+    assert_error(status, body, 413, "PayloadTooLarge", "limit")
+    # and the server goes on serving
+    status, body = await xrpc(http, "POST", session_url(server), json={"identifier": "a.test", "password": "x"})
+    assert_error(status, body, 401, "AuthenticationRequired")
+
+
+async def test_missing_malformed_expired_tokens(
+    server: MockChatServer, http: aiohttp.ClientSession, make_actor: Callable[..., Json]
+) -> None:
+    alice = make_actor(handle="alice.test")
+    url = f"{server.url}/xrpc/com.atproto.server.getSession"
+    status, body = await xrpc(http, "GET", url)
+    assert_error(status, body, 401, "AuthenticationRequired", "Authorization")
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": "Basic abc"})
+    assert_error(status, body, 401, "InvalidToken", "Bearer")
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": "Bearer not.a.jwt"})
+    assert_error(status, body, 401, "InvalidToken", "verified")
+    forged = jwt.encode(
+        {"sub": alice["did"], "scope": "com.atproto.access", "exp": 2**40}, "wrong-secret-of-thirty-two-bytes!", "HS256"
+    )
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {forged}"})
+    assert_error(status, body, 401, "InvalidToken", "Signature")
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['refreshJwt']}"})
+    assert_error(status, body, 401, "InvalidToken", "scope")
+    server.service.clock.advance(2 * 3600 + 1)
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
+    assert_error(status, body, 401, "ExpiredToken", "expired")
+
+
+async def test_token_of_a_reset_account_is_invalid(
+    server: MockChatServer, http: aiohttp.ClientSession, make_actor: Callable[..., Json]
+) -> None:
+    alice = make_actor(handle="alice.test")
+    server.reset()
+    url = f"{server.url}/xrpc/com.atproto.server.getSession"
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
+    assert_error(status, body, 401, "InvalidToken", "account")
+
+
+async def test_a_bug_is_a_logged_500_without_traceback(
+    server: MockChatServer,
+    http: aiohttp.ClientSession,
+    register: Callable[..., list[Call]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mockserver.xrpc import METHODS, Method
+
+    def broken(call: Call) -> Json:
+        raise KeyError("secret-internal-detail")
+
+    register("chat.bsky.convo.getUnreadCounts", None)
+    METHODS["chat.bsky.convo.getUnreadCounts"] = Method("chat.bsky.convo.getUnreadCounts", broken, "none")
+    with caplog.at_level(logging.ERROR, logger="mockserver"):
+        status, body = await xrpc(http, "GET", f"{server.url}/xrpc/chat.bsky.convo.getUnreadCounts")
+    assert_error(status, body, 500, "InternalServerError")
+    assert "secret-internal-detail" not in body["message"]
+    assert any(r.exc_info and "secret-internal-detail" in str(r.exc_info[1]) for r in caplog.records)
+    # still serving
+    status, _ = await xrpc(http, "GET", f"{server.url}/xrpc/com.example.nothing")
+    assert status == 501
+
+
+async def test_strict_mode_rejects_a_bad_response(
+    server: MockChatServer, http: aiohttp.ClientSession, register: Callable[..., list[Call]]
+) -> None:
+    register("chat.bsky.convo.getUnreadCounts", {"unreadAcceptedConvos": "three"})
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/chat.bsky.convo.getUnreadCounts")
+    assert_error(status, body, 500, "InternalServerError", "Strict mode", "unreadAcceptedConvos")
+
+
+async def test_params_decoded_from_lexicon(
+    server: MockChatServer, http: aiohttp.ClientSession, register: Callable[..., list[Call]]
+) -> None:
+    calls = register("chat.bsky.convo.getUnreadCounts", {"unreadAcceptedConvos": 0, "unreadRequestConvos": 0})
+    base = f"{server.url}/xrpc/chat.bsky.convo.getUnreadCounts"
+    status, _ = await xrpc(http, "GET", base)
+    assert status == 200
+    assert calls[-1].params == {"includeGroupChats": True}  # the lexicon's default
+    status, _ = await xrpc(http, "GET", f"{base}?includeGroupChats=false&utm_source=x")
+    assert status == 200
+    assert calls[-1].params == {"includeGroupChats": False}  # unknown params are ignored
+    status, body = await xrpc(http, "GET", f"{base}?includeGroupChats=maybe")
+    assert_error(status, body, 400, "InvalidRequest", "includeGroupChats", "true or false")
+    status, body = await xrpc(http, "GET", f"{base}?includeGroupChats=true&includeGroupChats=false")
+    assert_error(status, body, 400, "InvalidRequest", "includeGroupChats", "more than once")
+
+    calls = register("chat.bsky.group.listMutualGroups", {"convos": []})
+    base = f"{server.url}/xrpc/chat.bsky.group.listMutualGroups"
+    status, _ = await xrpc(http, "GET", f"{base}?subject=did:plc:abc&limit=7")
+    assert status == 200
+    assert calls[-1].params == {"subject": "did:plc:abc", "limit": 7}
+    status, body = await xrpc(http, "GET", f"{base}?subject=did:plc:abc&limit=seven")
+    assert_error(status, body, 400, "InvalidRequest", "limit", "integer")
+    status, body = await xrpc(http, "GET", f"{base}?subject=did:plc:abc&limit=101")
+    assert_error(status, body, 400, "InvalidRequest", "limit", "maximum 100")
+
+    calls = register("chat.bsky.group.getJoinLinkPreviews", {"joinLinkPreviews": []})
+    base = f"{server.url}/xrpc/chat.bsky.group.getJoinLinkPreviews"
+    status, _ = await xrpc(http, "GET", f"{base}?codes=a&codes=b")
+    assert status == 200
+    assert calls[-1].params == {"codes": ["a", "b"]}
+    status, _ = await xrpc(http, "GET", f"{base}?codes=solo")
+    assert calls[-1].params == {"codes": ["solo"]}
+
+
+async def test_unknown_paths_and_admin_errors(server: MockChatServer, http: aiohttp.ClientSession) -> None:
+    status, body = await xrpc(http, "GET", f"{server.url}/nothing-here")
+    assert_error(status, body, 404, "NotFound", "/nothing-here")
+    status, body = await xrpc(http, "DELETE", f"{server.url}/_mock/reset")
+    assert_error(status, body, 405, "MethodNotAllowed")
