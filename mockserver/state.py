@@ -6,6 +6,7 @@ Nothing here does I/O or checks rules; the operations modules do that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ACCOUNT_STATUSES = ("active", "suspended", "deactivated", "takendown")
 DECLARATION_VALUES = ("all", "none", "following")
@@ -45,6 +46,19 @@ class State:
     handles: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     """Live refresh-token ids (``jti``) mapped to the DID they belong to."""
+    convos: dict[str, Convo] = field(default_factory=dict)
+    member_convos: dict[str, set[str]] = field(default_factory=dict)
+    """DID -> ids of the convos it is a member of now."""
+    links: dict[str, JoinLink] = field(default_factory=dict)
+    """Every join link code ever made (disabled and replaced ones too)."""
+    outgoing_requests: dict[str, dict[str, JoinRequest]] = field(default_factory=dict)
+    """DID -> convo id -> that DID's pending join request."""
+    log_convos: dict[str, set[str]] = field(default_factory=dict)
+    """DID -> ids of the convos holding log events addressed to it."""
+
+    def convos_of(self, did: str) -> set[str]:
+        """Ids of the convos ``did`` is a member of."""
+        return self.member_convos.get(did, set())
 
     def add_actor(self, actor: Actor) -> None:
         """Store an actor and index its handle."""
@@ -63,3 +77,132 @@ class State:
             return self.actors.get(identifier)
         did = self.handles.get(identifier.lstrip("@").lower())
         return self.actors.get(did) if did else None
+
+
+LOCK_STATUSES = ("unlocked", "locked", "locked-permanently")
+JOIN_RULES = ("anyone", "followedByOwner")
+
+
+@dataclass
+class Member:
+    """One membership of a group convo, as the member sees it."""
+
+    did: str
+    role: str
+    """``owner`` or ``standard``."""
+    status: str
+    """``request`` until the member accepts, then ``accepted``."""
+    order: int
+    """Position in join order; getConvoMembers pages by it."""
+    joined_seq: int
+    """Index of the first message this member may see."""
+    added_by: str | None = None
+    muted: bool = False
+    read_seq: int = -1
+    """Index of the last message the member has read."""
+    unread: int = 0
+    """User messages from others after ``read_seq``."""
+
+
+@dataclass
+class Reaction:
+    """An emoji reaction on a message."""
+
+    value: str
+    sender: str
+    created_at: str
+
+
+@dataclass
+class Message:
+    """A user message (``sender`` set) or a system message (``system`` set)."""
+
+    id: str
+    rev: str
+    seq: int
+    sent_at: str
+    sender: str | None = None
+    text: str = ""
+    facets: list[Any] | None = None
+    embed: dict[str, Any] | None = None
+    reply_to: str | None = None
+    system: dict[str, Any] | None = None
+    reactions: list[Reaction] = field(default_factory=list)
+
+
+@dataclass
+class JoinLink:
+    """A join link; a group has at most one enabled at a time."""
+
+    code: str
+    convo_id: str
+    join_rule: str
+    require_approval: bool
+    enabled: bool
+    created_at: str
+
+
+@dataclass
+class JoinRequest:
+    """A pending request to join a group through a link that needs approval."""
+
+    convo_id: str
+    did: str
+    requested_at: str
+    seq: int
+
+
+@dataclass
+class LogEvent:
+    """One ``chat.bsky.convo.getLog`` event, shown to the DIDs in ``audience``.
+
+    Only references are stored; the views are rendered for each viewer when read.
+    """
+
+    rev: str
+    convo_id: str
+    kind: str
+    """The log def name, such as ``logAddMember``."""
+    audience: frozenset[str]
+    message_id: str | None = None
+    subject: str | None = None
+    reaction: Reaction | None = None
+
+
+@dataclass
+class Convo:
+    """A group convo with its members, history, link, requests and log."""
+
+    id: str
+    rev: str
+    created_at: str
+    name: str
+    owner: str
+    member_limit: int
+    members: dict[str, Member] = field(default_factory=dict)
+    lock_status: str = "unlocked"
+    moderation_lock: bool = False
+    link: JoinLink | None = None
+    messages: list[Message] = field(default_factory=list)
+    message_ids: dict[str, Message] = field(default_factory=dict)
+    kicked: set[str] = field(default_factory=set)
+    past_members: set[str] = field(default_factory=set)
+    requests: dict[str, JoinRequest] = field(default_factory=dict)
+    request_seq: int = 0
+    requests_read_seq: int = 0
+    next_order: int = 0
+    last_reaction: tuple[str, Reaction] | None = None
+    events: list[LogEvent] = field(default_factory=list)
+    event_revs: list[str] = field(default_factory=list)
+
+    @property
+    def locked(self) -> bool:
+        """Whether the convo takes no new content (by the owner or by moderation)."""
+        return self.moderation_lock or self.lock_status != "unlocked"
+
+    @property
+    def effective_lock_status(self) -> str:
+        """The lock status clients see (a moderation lock shows as ``locked``)."""
+        if self.moderation_lock and self.lock_status == "unlocked":
+            return "locked"
+        return self.lock_status

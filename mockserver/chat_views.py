@@ -1,0 +1,269 @@
+"""Chat views (state -> lexicon JSON), rendered for one viewer. Every union member has its $type."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from .profiles import chat_declaration, viewer_state
+from .service import Service
+from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, State
+
+Json = dict[str, Any]
+CONVO = "chat.bsky.convo.defs"
+ACTOR = "chat.bsky.actor.defs"
+GROUP = "chat.bsky.group.defs"
+IMPORTANT_FIRST = 5
+"""How many of the first members a group convoView lists (besides the other important ones)."""
+JOIN_REQUEST_COUNT_CAP = 21
+
+
+def profile_basic(state: State, did: str, viewer: Actor | None, convo: Convo | None = None) -> Json:
+    """``chat.bsky.actor.defs#profileViewBasic``; with ``convo``, the member ``kind`` too."""
+    actor = state.actors.get(did)
+    if actor is None:
+        return {"did": did, "handle": "handle.invalid"}
+    view: Json = {
+        "did": actor.did,
+        "handle": actor.handle,
+        "displayName": actor.display_name,
+        "associated": {"chat": chat_declaration(actor)},
+        "viewer": viewer_state(actor, viewer),
+        "labels": [],
+        "createdAt": actor.created_at,
+        "chatDisabled": actor.status != "active",
+    }
+    if actor.avatar:
+        view["avatar"] = actor.avatar
+    if convo is not None:
+        member = convo.members.get(did)
+        if member is not None:
+            kind: Json = {"$type": f"{ACTOR}#groupConvoMember", "role": member.role}
+            if member.added_by is not None:
+                kind["addedBy"] = profile_basic(state, member.added_by, viewer)
+            view["kind"] = kind
+        else:
+            view["kind"] = {"$type": f"{ACTOR}#pastGroupConvoMember"}
+    return view
+
+
+def join_link_view(link: JoinLink) -> Json:
+    """``chat.bsky.group.defs#joinLinkView``."""
+    return {
+        "code": link.code,
+        "enabledStatus": "enabled" if link.enabled else "disabled",
+        "requireApproval": link.require_approval,
+        "joinRule": link.join_rule,
+        "createdAt": link.created_at,
+    }
+
+
+def _important(convo: Convo, member: Member) -> list[str]:
+    dids = list(islice(convo.members, IMPORTANT_FIRST))
+    dids.append(member.did)
+    if member.added_by:
+        dids.append(member.added_by)
+    if convo.messages and convo.messages[-1].sender:
+        dids.append(convo.messages[-1].sender)
+    if convo.last_reaction is not None:
+        dids.append(convo.last_reaction[1].sender)
+    return list(dict.fromkeys(dids))
+
+
+def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
+    """``chat.bsky.convo.defs#convoView`` of a group, for one of its members."""
+    state = service.state
+    member = convo.members[viewer.did]
+    kind: Json = {
+        "$type": f"{CONVO}#groupConvo",
+        "createdAt": convo.created_at,
+        "name": convo.name,
+        "memberCount": len(convo.members),
+        "memberLimit": convo.member_limit,
+        "lockStatus": convo.effective_lock_status,
+        "lockStatusModerationOverride": convo.moderation_lock,
+    }
+    if convo.link is not None:
+        kind["joinLink"] = join_link_view(convo.link)
+    if member.role == "owner":
+        kind["joinRequestCount"] = min(len(convo.requests), JOIN_REQUEST_COUNT_CAP)
+        kind["unreadJoinRequestCount"] = unread_requests(convo)
+    view: Json = {
+        "id": convo.id,
+        "rev": convo.rev,
+        "members": [profile_basic(state, did, viewer, convo) for did in _important(convo, member)],
+        "muted": member.muted,
+        "status": member.status,
+        "unreadCount": member.unread,
+        "kind": kind,
+    }
+    if convo.messages:
+        view["lastMessage"] = any_message_view(state, convo, convo.messages[-1], member)
+    if convo.last_reaction is not None:
+        message_id, reaction = convo.last_reaction
+        view["lastReaction"] = {
+            "$type": f"{CONVO}#messageAndReactionView",
+            "message": message_view(state, convo, convo.message_ids[message_id], member),
+            "reaction": reaction_view(reaction),
+        }
+    return view
+
+
+def unread_requests(convo: Convo) -> int:
+    """Pending join requests the owner has not marked read."""
+    return sum(1 for r in convo.requests.values() if r.seq > convo.requests_read_seq)
+
+
+def reaction_view(reaction: Any) -> Json:
+    """``reactionView``."""
+    return {"value": reaction.value, "sender": {"did": reaction.sender}, "createdAt": reaction.created_at}
+
+
+def message_view(state: State, convo: Convo, message: Message, member: Member | None, *, nested: bool = False) -> Json:
+    """``messageView`` of a user message; the parent of a reply is embedded one level deep."""
+    view: Json = {
+        "id": message.id,
+        "rev": message.rev,
+        "text": message.text,
+        "sender": {"did": message.sender},
+        "sentAt": message.sent_at,
+    }
+    if message.facets is not None:
+        view["facets"] = message.facets
+    if message.embed is not None:
+        view["embed"] = embed_view(state, message.embed, member)
+    if message.reactions:
+        view["reactions"] = [reaction_view(r) for r in message.reactions]
+    if message.reply_to is not None and not nested:
+        parent = convo.message_ids.get(message.reply_to)
+        if parent is None:
+            pass
+        elif member is not None and parent.seq < member.joined_seq:
+            view["replyTo"] = {"$type": f"{CONVO}#messageBeforeUserJoinedGroupView"}
+        else:
+            view["replyTo"] = {
+                "$type": f"{CONVO}#messageView",
+                **message_view(state, convo, parent, member, nested=True),
+            }
+    return view
+
+
+def system_message_view(message: Message) -> Json:
+    """``systemMessageView``."""
+    assert message.system is not None
+    return {"id": message.id, "rev": message.rev, "sentAt": message.sent_at, "data": dict(message.system)}
+
+
+def any_message_view(state: State, convo: Convo, message: Message, member: Member | None) -> Json:
+    """A message as a union member: ``messageView`` or ``systemMessageView`` with its $type."""
+    if message.system is not None:
+        return {"$type": f"{CONVO}#systemMessageView", **system_message_view(message)}
+    return {"$type": f"{CONVO}#messageView", **message_view(state, convo, message, member)}
+
+
+def embed_view(state: State, embed: Json, member: Member | None) -> Json:
+    """The view of a message embed: a join link with its live preview, or a record reference."""
+    if embed.get("$type") == "chat.bsky.embed.joinLink":
+        return {"$type": "chat.bsky.embed.joinLink#view", "joinLinkPreview": preview(state, embed["code"], None)}
+    uri = (embed.get("record") or {}).get("uri", "")
+    return {
+        "$type": "app.bsky.embed.record#view",
+        "record": {"$type": "app.bsky.embed.record#viewNotFound", "uri": uri, "notFound": True},
+    }
+
+
+def preview(state: State, code: str, viewer: Actor | None, service: Service | None = None) -> Json:
+    """One join link preview: live, disabled or invalid, with its $type."""
+    link = state.links.get(code)
+    if link is None:
+        return {"$type": f"{GROUP}#invalidJoinLinkPreviewView", "code": code}
+    convo = state.convos[link.convo_id]
+    if not link.enabled or convo.link is not link:
+        return {"$type": f"{GROUP}#disabledJoinLinkPreviewView", "code": code}
+    view: Json = {
+        "$type": f"{GROUP}#joinLinkPreviewView",
+        "convoId": convo.id,
+        "code": code,
+        "name": convo.name,
+        "owner": profile_basic(state, convo.owner, viewer),
+        "memberCount": len(convo.members),
+        "memberLimit": convo.member_limit,
+        "requireApproval": link.require_approval,
+        "joinRule": link.join_rule,
+    }
+    if viewer is not None:
+        if service is not None and viewer.did in convo.members:
+            view["convo"] = convo_view(service, convo, viewer)
+        request = convo.requests.get(viewer.did)
+        view["viewer"] = {"requestedAt": request.requested_at} if request else {}
+    return view
+
+
+def join_request_view(state: State, request: JoinRequest, viewer: Actor) -> Json:
+    """``joinRequestView``: a request as the owner sees it."""
+    return {
+        "convoId": request.convo_id,
+        "requestedBy": profile_basic(state, request.did, viewer),
+        "requestedAt": request.requested_at,
+    }
+
+
+def join_request_convo_view(state: State, request: JoinRequest, viewer: Actor) -> Json:
+    """``joinRequestConvoView``: the requester's own pending request, with group context."""
+    convo = state.convos[request.convo_id]
+    return {
+        "$type": f"{GROUP}#joinRequestConvoView",
+        "convoId": convo.id,
+        "name": convo.name,
+        "owner": profile_basic(state, convo.owner, viewer),
+        "memberCount": len(convo.members),
+        "memberLimit": convo.member_limit,
+        "viewer": {"requestedAt": request.requested_at},
+    }
+
+
+def referred_dids(message: Message) -> list[str]:
+    """Every DID a message refers to: sender, reactors, and users named by a system message."""
+    dids: list[str] = []
+    if message.sender:
+        dids.append(message.sender)
+    dids.extend(r.sender for r in message.reactions)
+    for value in (message.system or {}).values():
+        if isinstance(value, dict) and "did" in value:
+            dids.append(value["did"])
+    return dids
+
+
+def related_profiles(state: State, convo: Convo, messages: list[Message], viewer: Actor) -> list[Json]:
+    """Profiles of everyone the messages refer to, each once, with their member kind."""
+    dids: dict[str, None] = {}
+    for message in messages:
+        dids.update(dict.fromkeys(referred_dids(message)))
+    return [profile_basic(state, did, viewer, convo) for did in dids]
+
+
+def log_view(service: Service, event: LogEvent, viewer: Actor) -> Json:
+    """One getLog entry for ``viewer``."""
+    state = service.state
+    convo = state.convos[event.convo_id]
+    member = convo.members.get(viewer.did)
+    view: Json = {"$type": f"{CONVO}#{event.kind}", "rev": event.rev, "convoId": event.convo_id}
+    if event.message_id is not None:
+        message = convo.message_ids[event.message_id]
+        if message.system is not None:
+            view["message"] = (
+                system_message_view(message)
+                if event.kind not in ("logReadConvo", "logReadMessage")
+                else any_message_view(state, convo, message, member)
+            )
+            if event.kind not in ("logEditGroup",) and not event.kind.endswith("JoinLink"):
+                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer)
+        else:
+            view["message"] = any_message_view(state, convo, message, member)
+            if event.kind != "logReadConvo":
+                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer)
+    if event.reaction is not None:
+        view["reaction"] = reaction_view(event.reaction)
+    if event.subject is not None:
+        view["member"] = profile_basic(state, event.subject, viewer)
+    return view

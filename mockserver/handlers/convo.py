@@ -1,0 +1,219 @@
+"""``chat.bsky.convo``: the calls a group client lives on. Thin handlers over the operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import cursors, groups, messages
+from ..chat_views import (
+    any_message_view,
+    convo_view,
+    join_request_convo_view,
+    log_view,
+    message_view,
+    profile_basic,
+    related_profiles,
+    unread_requests,
+)
+from ..listing import log_events, page_by_activity
+from ..rules import member_convo
+from ..state import Convo, JoinRequest
+from ..xrpc import Call, method
+
+Json = dict[str, Any]
+COUNT_CAP = 100
+
+
+def _convo_id(call: Call) -> str:
+    source = call.input if call.input is not None else call.params
+    return str(source["convoId"])
+
+
+@method("chat.bsky.convo.getConvo")
+def get_convo(call: Call) -> Json:
+    convo, _ = member_convo(call.service.state, _convo_id(call), call.actor)
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.listConvos")
+def list_convos(call: Call) -> Json:
+    state = call.service.state
+    p = call.params
+    kind = p.get("kind")
+    found = []
+    if kind in (None, "group"):
+        for convo_id in state.convos_of(call.actor.did):
+            convo = state.convos[convo_id]
+            member = convo.members[call.actor.did]
+            if p.get("status") is not None and member.status != p["status"]:
+                continue
+            if p.get("lockStatus") is not None and convo.effective_lock_status != p["lockStatus"]:
+                continue
+            if p.get("readState") == "unread" and member.unread == 0:
+                continue
+            found.append(convo)
+    page, cursor = page_by_activity(found, p.get("cursor"), p["limit"])
+    out: Json = {"convos": [convo_view(call.service, c, call.actor) for c in page]}
+    if cursor:
+        out["cursor"] = cursor
+    return out
+
+
+@method("chat.bsky.convo.listConvoRequests")
+def list_convo_requests(call: Call) -> Json:
+    state = call.service.state
+    did = call.actor.did
+    items: list[tuple[str, str, Convo | JoinRequest]] = []
+    for convo_id in state.convos_of(did):
+        convo = state.convos[convo_id]
+        if convo.members[did].status == "request":
+            items.append((convo.rev, convo.id, convo))
+    for convo_id, request in state.outgoing_requests.get(did, {}).items():
+        items.append((state.convos[convo_id].rev, convo_id, request))
+    items.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    after = cursors.decode(call.params.get("cursor"))
+    if after is not None:
+        rev, _, convo_id = after.partition(" ")
+        items = [item for item in items if (item[0], item[1]) < (rev, convo_id)]
+    page = items[: call.params["limit"]]
+    views: list[Json] = []
+    for _, _, obj in page:
+        if isinstance(obj, Convo):
+            views.append({"$type": "chat.bsky.convo.defs#convoView", **convo_view(call.service, obj, call.actor)})
+        else:
+            views.append(join_request_convo_view(state, obj, call.actor))
+    out: Json = {"requests": views}
+    if len(items) > len(page):
+        out["cursor"] = cursors.encode(f"{page[-1][0]} {page[-1][1]}")
+    return out
+
+
+@method("chat.bsky.convo.getConvoMembers")
+def get_convo_members(call: Call) -> Json:
+    state = call.service.state
+    convo, _ = member_convo(state, _convo_id(call), call.actor)
+    after = cursors.decode_int(call.params.get("cursor"))
+    members = [m for m in convo.members.values() if after is None or m.order > after]
+    page = members[: call.params["limit"]]
+    out: Json = {"members": [profile_basic(state, m.did, call.actor, convo) for m in page]}
+    if len(members) > len(page):
+        out["cursor"] = cursors.encode(str(page[-1].order))
+    return out
+
+
+@method("chat.bsky.convo.getMessages")
+def get_messages(call: Call) -> Json:
+    state = call.service.state
+    convo, member = member_convo(state, _convo_id(call), call.actor)
+    before = cursors.decode_int(call.params.get("cursor"))
+    end = len(convo.messages) if before is None else min(before, len(convo.messages))
+    start = max(member.joined_seq, end - call.params["limit"])
+    page = convo.messages[start:end][::-1]
+    out: Json = {
+        "messages": [any_message_view(state, convo, m, member) for m in page],
+        "relatedProfiles": related_profiles(state, convo, page, call.actor),
+    }
+    if start > member.joined_seq:
+        out["cursor"] = cursors.encode(str(start))
+    return out
+
+
+@method("chat.bsky.convo.sendMessage")
+def send_message(call: Call) -> Json:
+    assert call.input is not None
+    convo, posted = messages.send_message(call.service, call.actor, call.input["convoId"], call.input["message"])
+    return message_view(call.service.state, convo, posted, convo.members[call.actor.did])
+
+
+@method("chat.bsky.convo.getLog")
+def get_log(call: Call) -> Json:
+    events, cursor = log_events(call.service.state, call.actor.did, call.params.get("cursor"))
+    out: Json = {"logs": [log_view(call.service, e, call.actor) for e in events]}
+    if cursor:
+        out["cursor"] = cursor
+    return out
+
+
+@method("chat.bsky.convo.acceptConvo")
+def accept_convo(call: Call) -> Json:
+    rev = groups.accept_convo(call.service, call.actor, _convo_id(call))
+    return {"rev": rev} if rev else {}
+
+
+@method("chat.bsky.convo.leaveConvo")
+def leave_convo(call: Call) -> Json:
+    convo, rev = groups.leave_convo(call.service, call.actor, _convo_id(call))
+    return {"convoId": convo.id, "rev": rev}
+
+
+@method("chat.bsky.convo.lockConvo")
+def lock_convo(call: Call) -> Json:
+    convo = groups.lock_convo(call.service, call.actor, _convo_id(call))
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.unlockConvo")
+def unlock_convo(call: Call) -> Json:
+    convo = groups.unlock_convo(call.service, call.actor, _convo_id(call))
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.muteConvo")
+def mute_convo(call: Call) -> Json:
+    convo = groups.set_muted(call.service, call.actor, _convo_id(call), True)
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.unmuteConvo")
+def unmute_convo(call: Call) -> Json:
+    convo = groups.set_muted(call.service, call.actor, _convo_id(call), False)
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.updateRead")
+def update_read(call: Call) -> Json:
+    assert call.input is not None
+    convo = groups.update_read(call.service, call.actor, call.input["convoId"], call.input.get("messageId"))
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.updateAllRead")
+def update_all_read(call: Call) -> Json:
+    status = (call.input or {}).get("status")
+    return {"updatedCount": groups.update_all_read(call.service, call.actor, status)}
+
+
+@method("chat.bsky.convo.getUnreadCounts")
+def get_unread_counts(call: Call) -> Json:
+    state = call.service.state
+    did = call.actor.did
+    counts = {"accepted": 0, "request": 0}
+    if call.params["includeGroupChats"]:
+        for convo_id in state.convos_of(did):
+            convo = state.convos[convo_id]
+            member = convo.members[did]
+            if convo.locked or member.muted:
+                continue
+            pending = member.role == "owner" and unread_requests(convo) > 0
+            if member.unread > 0 or pending:
+                counts[member.status] += 1
+    return {
+        "unreadAcceptedConvos": min(counts["accepted"], COUNT_CAP),
+        "unreadRequestConvos": min(counts["request"], COUNT_CAP),
+    }
+
+
+@method("chat.bsky.convo.addReaction")
+def add_reaction(call: Call) -> Json:
+    assert call.input is not None
+    i = call.input
+    convo, message = messages.add_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
+    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did])}
+
+
+@method("chat.bsky.convo.removeReaction")
+def remove_reaction(call: Call) -> Json:
+    assert call.input is not None
+    i = call.input
+    convo, message = messages.remove_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
+    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did])}

@@ -1,0 +1,135 @@
+"""What every change leaves behind: a new rev, system messages, and per-viewer log events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .service import Service
+from .state import Convo, LogEvent, Member, Message, Reaction, State
+
+Json = dict[str, Any]
+DEFS = "chat.bsky.convo.defs"
+
+
+def new_rev(service: Service) -> str:
+    """A rev that sorts after every rev handed out before it."""
+    return service.ids.tid(int(service.clock.now().timestamp() * 1_000_000))
+
+
+def log(
+    service: Service,
+    convo: Convo,
+    kind: str,
+    audience: set[str] | frozenset[str],
+    *,
+    rev: str | None = None,
+    message_id: str | None = None,
+    subject: str | None = None,
+    reaction: Reaction | None = None,
+) -> LogEvent:
+    """Append a log event for ``audience`` and move the convo's rev forward."""
+    event = LogEvent(
+        rev=rev or new_rev(service),
+        convo_id=convo.id,
+        kind=kind,
+        audience=frozenset(audience),
+        message_id=message_id,
+        subject=subject,
+        reaction=reaction,
+    )
+    convo.events.append(event)
+    convo.event_revs.append(event.rev)
+    convo.rev = event.rev
+    for did in event.audience:
+        service.state.log_convos.setdefault(did, set()).add(convo.id)
+    return event
+
+
+def append_message(service: Service, convo: Convo, **fields: Any) -> Message:
+    """Add a message (user or system) at the end of the convo's history."""
+    message = Message(
+        id=service.ids.tid(int(service.clock.now().timestamp() * 1_000_000)),
+        rev=new_rev(service),
+        seq=len(convo.messages),
+        sent_at=service.clock.iso(),
+        **fields,
+    )
+    convo.messages.append(message)
+    convo.message_ids[message.id] = message
+    convo.rev = message.rev
+    return message
+
+
+def system_message(
+    service: Service, convo: Convo, data_type: str, data: Json, log_kind: str, audience: set[str]
+) -> Message:
+    """Post a system message and log it (with the message's rev) to ``audience``."""
+    message = append_message(service, convo, system={"$type": f"{DEFS}#{data_type}", **data})
+    log(service, convo, log_kind, audience, rev=message.rev, message_id=message.id)
+    return message
+
+
+def referred(did: str) -> Json:
+    """``systemMessageReferredUser``."""
+    return {"did": did}
+
+
+def add_member(
+    state: State, convo: Convo, did: str, *, role: str, status: str, added_by: str | None, joined_seq: int
+) -> Member:
+    """Make ``did`` a member and index it; clears a pending request and a kick."""
+    member = Member(
+        did=did,
+        role=role,
+        status=status,
+        order=convo.next_order,
+        joined_seq=joined_seq,
+        added_by=added_by,
+        read_seq=joined_seq - 1,
+    )
+    convo.next_order += 1
+    convo.members[did] = member
+    convo.kicked.discard(did)
+    convo.past_members.discard(did)
+    drop_request(state, convo, did)
+    state.member_convos.setdefault(did, set()).add(convo.id)
+    return member
+
+
+def drop_member(state: State, convo: Convo, did: str) -> None:
+    """End ``did``'s membership (it becomes a past member)."""
+    convo.members.pop(did, None)
+    convo.past_members.add(did)
+    mine = state.member_convos.get(did)
+    if mine is not None:
+        mine.discard(convo.id)
+
+
+def drop_request(state: State, convo: Convo, did: str) -> bool:
+    """Remove ``did``'s pending join request, if any; whether there was one."""
+    if convo.requests.pop(did, None) is None:
+        return False
+    outgoing = state.outgoing_requests.get(did)
+    if outgoing is not None:
+        outgoing.pop(convo.id, None)
+    return True
+
+
+def note_user_message(convo: Convo, message: Message) -> None:
+    """Count a new user message as unread for every member but its sender."""
+    for member in convo.members.values():
+        if member.did == message.sender:
+            member.read_seq = message.seq
+            member.unread = 0
+        else:
+            member.unread += 1
+
+
+def mark_read(convo: Convo, member: Member, upto: Message | None) -> None:
+    """Mark the convo read for ``member`` up to ``upto`` (default: the latest message)."""
+    last = convo.messages[-1].seq if convo.messages else -1
+    target = upto.seq if upto is not None else last
+    member.read_seq = max(target, member.joined_seq - 1)
+    member.unread = sum(
+        1 for m in convo.messages[member.read_seq + 1 :] if m.sender is not None and m.sender != member.did
+    )

@@ -1,0 +1,99 @@
+"""Messages and reactions."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from .errors import invalid_request
+from .groups import visible_message
+from .history import append_message, log, note_user_message
+from .rules import fail, member_convo, require_unlocked
+from .service import Service
+from .state import Actor, Convo, Message, Reaction
+
+Json = dict[str, Any]
+REACTIONS_PER_SENDER = 5
+"""Distinct reactions one account may put on one message (``ReactionLimitReached`` past it)."""
+
+
+def send_message(service: Service, caller: Actor, convo_id: str, message: Json) -> tuple[Convo, Message]:
+    """Post a user message; sending accepts a convo still in 'request' status."""
+    convo, member = member_convo(service.state, convo_id, caller)
+    require_unlocked(convo)
+    reply_to = (message.get("replyTo") or {}).get("messageId")
+    if reply_to is not None and visible_message(convo, member, reply_to) is None:
+        raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
+    if member.status == "request":
+        member.status = "accepted"
+        log(service, convo, "logAcceptConvo", {caller.did})
+    posted = append_message(
+        service,
+        convo,
+        sender=caller.did,
+        text=message["text"],
+        facets=message.get("facets"),
+        embed=message.get("embed"),
+        reply_to=reply_to,
+    )
+    note_user_message(convo, posted)
+    log(service, convo, "logCreateMessage", set(convo.members), rev=posted.rev, message_id=posted.id)
+    return convo, posted
+
+
+def is_emoji(value: str) -> bool:
+    """Whether a single grapheme is an emoji (symbols, flags, keycaps), not a letter or digit."""
+    return any(unicodedata.category(ch) == "So" for ch in value) or "\u20e3" in value
+
+
+def _reactable(service: Service, caller: Actor, convo_id: str, message_id: str, value: str) -> tuple[Convo, Message]:
+    convo, member = member_convo(service.state, convo_id, caller)
+    message = visible_message(convo, member, message_id)
+    if message is None:
+        raise invalid_request(f"No message {message_id} in this convo")
+    if convo.locked:
+        raise fail("ReactionNotAllowed", "The group is locked: no reactions")
+    if message.sender is None:
+        raise fail("ReactionNotAllowed", "System messages take no reactions")
+    if not is_emoji(value):
+        raise fail("ReactionInvalidValue", f"{value!r} is not an emoji")
+    return convo, message
+
+
+def add_reaction(service: Service, caller: Actor, convo_id: str, message_id: str, value: str) -> tuple[Convo, Message]:
+    """React to a message; the same emoji twice is one reaction."""
+    convo, message = _reactable(service, caller, convo_id, message_id, value)
+    mine = [r for r in message.reactions if r.sender == caller.did]
+    if any(r.value == value for r in mine):
+        return convo, message
+    if len(mine) >= REACTIONS_PER_SENDER:
+        raise fail("ReactionLimitReached", f"At most {REACTIONS_PER_SENDER} reactions per account on one message")
+    reaction = Reaction(value=value, sender=caller.did, created_at=service.clock.iso())
+    message.reactions.append(reaction)
+    convo.last_reaction = (message.id, reaction)
+    log(service, convo, "logAddReaction", set(convo.members), message_id=message.id, reaction=reaction)
+    return convo, message
+
+
+def remove_reaction(
+    service: Service, caller: Actor, convo_id: str, message_id: str, value: str
+) -> tuple[Convo, Message]:
+    """Take a reaction back; removing one that is not there is fine."""
+    convo, message = _reactable(service, caller, convo_id, message_id, value)
+    for reaction in message.reactions:
+        if reaction.sender == caller.did and reaction.value == value:
+            message.reactions.remove(reaction)
+            if convo.last_reaction is not None and convo.last_reaction[1] is reaction:
+                convo.last_reaction = _latest_reaction(convo)
+            log(service, convo, "logRemoveReaction", set(convo.members), message_id=message.id, reaction=reaction)
+            break
+    return convo, message
+
+
+def _latest_reaction(convo: Convo) -> tuple[str, Reaction] | None:
+    best: tuple[str, Reaction] | None = None
+    for message in reversed(convo.messages[-200:]):
+        for reaction in message.reactions:
+            if best is None or reaction.created_at > best[1].created_at:
+                best = (message.id, reaction)
+    return best
