@@ -52,7 +52,7 @@ def make_actor(server: MockChatServer) -> Callable[..., Json]:
 @pytest.fixture
 def register() -> Iterator[Callable[..., list[Call]]]:
     """Temporarily register a handler for a lexicon method; returns the calls it received."""
-    added: list[str] = []
+    saved: dict[str, Method | None] = {}
 
     def add(nsid: str, output: Json | None, auth: Any = "none") -> list[Call]:
         calls: list[Call] = []
@@ -61,10 +61,13 @@ def register() -> Iterator[Callable[..., list[Call]]]:
             calls.append(call)
             return output
 
+        saved.setdefault(nsid, METHODS.get(nsid))
         METHODS[nsid] = Method(nsid, fn, auth)
-        added.append(nsid)
         return calls
 
     yield add
-    for nsid in added:
-        METHODS.pop(nsid, None)
+    for nsid, previous in saved.items():
+        if previous is None:
+            METHODS.pop(nsid, None)
+        else:
+            METHODS[nsid] = previous

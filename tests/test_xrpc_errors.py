@@ -38,6 +38,9 @@ def session_url(server: MockChatServer) -> str:
 async def test_unknown_method_is_501(server: MockChatServer, http: aiohttp.ClientSession) -> None:
     status, body = await xrpc(http, "GET", f"{server.url}/xrpc/com.example.nothing")
     assert_error(status, body, 501, "MethodNotImplemented", "com.example.nothing")
+    # a method the lexicons define but the mock does not serve
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/chat.bsky.moderation.getActorMetadata?actor=did:plc:x")
+    assert_error(status, body, 501, "MethodNotImplemented", "chat.bsky.moderation.getActorMetadata")
 
 
 async def test_wrong_verb_is_invalid_request(server: MockChatServer, http: aiohttp.ClientSession) -> None:
@@ -150,7 +153,7 @@ async def test_a_bug_is_a_logged_500_without_traceback(
     def broken(call: Call) -> Json:
         raise KeyError("secret-internal-detail")
 
-    register("chat.bsky.convo.getUnreadCounts", None)
+    register("chat.bsky.convo.getUnreadCounts", None)  # saves the real handler for afterwards
     METHODS["chat.bsky.convo.getUnreadCounts"] = Method("chat.bsky.convo.getUnreadCounts", broken, "none")
     with caplog.at_level(logging.ERROR, logger="mockserver"):
         status, body = await xrpc(http, "GET", f"{server.url}/xrpc/chat.bsky.convo.getUnreadCounts")
