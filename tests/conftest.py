@@ -71,3 +71,78 @@ def register() -> Iterator[Callable[..., list[Call]]]:
             METHODS.pop(nsid, None)
         else:
             METHODS[nsid] = previous
+
+
+class Api:
+    """Plain-HTTP XRPC calls (httpx) as one actor: ``api.get(nsid, **params)``, ``api.post(nsid, body)``."""
+
+    def __init__(self, server: MockChatServer, actor: Json | None) -> None:
+        import httpx
+
+        self.actor = actor or {}
+        self.did: str = self.actor.get("did", "")
+        self.handle: str = self.actor.get("handle", "")
+        headers = {"Authorization": f"Bearer {self.actor['accessJwt']}"} if actor else {}
+        headers["atproto-proxy"] = "did:web:api.bsky.chat#bsky_chat"
+        self._http = httpx.Client(base_url=f"{server.url}/xrpc/", headers=headers, timeout=10)
+
+    def get(self, nsid: str, **params: Any) -> tuple[int, Json]:
+        """A query; returns (status, JSON body)."""
+        response = self._http.get(nsid, params=params)
+        return response.status_code, response.json() if response.content else {}
+
+    def post(self, nsid: str, body: Json | None = None) -> tuple[int, Json]:
+        """A procedure; returns (status, JSON body)."""
+        response = self._http.post(nsid, json=body if body is not None else {})
+        return response.status_code, response.json() if response.content else {}
+
+    def ok(self, nsid: str, body: Json | None = None, **params: Any) -> Json:
+        """Call (POST when ``body`` is given, else GET) and insist on a 200."""
+        status, out = self.post(nsid, body) if body is not None else self.get(nsid, **params)
+        assert status == 200, (nsid, status, out)
+        return out
+
+    def error(self, nsid: str, body: Json | None = None, **params: Any) -> tuple[str, str]:
+        """Call and insist on a 4xx XRPC error; returns (error name, message)."""
+        status, out = self.post(nsid, body) if body is not None else self.get(nsid, **params)
+        assert 400 <= status < 500, (nsid, status, out)
+        assert set(out) == {"error", "message"}, out
+        return out["error"], out["message"]
+
+
+@pytest.fixture
+def api(server: MockChatServer, make_actor: Callable[..., Json]) -> Callable[..., Api]:
+    """Create an actor (admin API fields as keyword arguments) and return an :class:`Api` for it.
+
+    ``api("alice")`` makes ``alice.test`` with password ``pw``; ``api(None)`` is an anonymous caller.
+    """
+
+    def make(handle: str | None, **spec: Any) -> Api:
+        if handle is None:
+            return Api(server, None)
+        actor = make_actor(handle=handle, password=spec.pop("password", "pw"), **spec)
+        return Api(server, actor)
+
+    return make
+
+
+@pytest.fixture
+def sdk(server: MockChatServer) -> Callable[[str], Any]:
+    """Log an existing actor in with the atproto SDK (password ``pw``); returns the chat-proxied client."""
+    from atproto import Client
+
+    def login(handle: str, password: str = "pw") -> Any:
+        client = Client(base_url=server.url)
+        client.login(handle, password)
+        return client.with_bsky_chat_proxy()
+
+    return login
+
+
+def dump(server: MockChatServer) -> Json:
+    """Everything the admin API shows, to compare before and after a refused call."""
+    import httpx
+
+    actors = httpx.get(f"{server.url}/_mock/actors").json()
+    convos = httpx.get(f"{server.url}/_mock/convos").json()
+    return {"actors": actors, "convos": convos}
