@@ -108,10 +108,11 @@ def create_actor(state: State, ids: Ids, clock: Clock, lex: Lexicons, spec: Json
         follows=set(),
         blocks=set(),
     )
-    for field in ("follows", "blocks"):
-        if field in clean:
-            setattr(actor, field, {did if d == "__self__" else d for d in clean[field]})
     state.add_actor(actor)
+    if "follows" in clean:
+        state.set_follows(actor, clean["follows"])
+    if "blocks" in clean:
+        actor.blocks = clean["blocks"]
     return actor
 
 
@@ -128,12 +129,13 @@ def update_actor(state: State, lex: Lexicons, actor: Actor, spec: Json) -> Actor
         "allowGroupInvites": "allow_group_invites",
         "status": "status",
         "newAccount": "new_account",
-        "follows": "follows",
         "blocks": "blocks",
     }
     for field, attr in simple.items():
         if field in clean:
             setattr(actor, attr, clean[field])
+    if "follows" in clean:
+        state.set_follows(actor, clean["follows"])
     return actor
 
 

@@ -41,7 +41,7 @@ def chat_declaration(actor: Actor) -> Json:
 
 def profile_view_detailed(state: State, actor: Actor, viewer: Actor | None) -> Json:
     """``app.bsky.actor.defs#profileViewDetailed``."""
-    followers = sum(1 for other in state.actors.values() if actor.did in other.follows)
+    followers = len(state.followers.get(actor.did, ()))
     view: Json = {
         "did": actor.did,
         "handle": actor.handle,

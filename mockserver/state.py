@@ -46,6 +46,8 @@ class State:
     handles: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
     """Live refresh-token ids (``jti``) mapped to the DID they belong to."""
+    followers: dict[str, set[str]] = field(default_factory=dict)
+    """DID -> DIDs that follow it (the reverse of ``Actor.follows``)."""
     convos: dict[str, Convo] = field(default_factory=dict)
     member_convos: dict[str, set[str]] = field(default_factory=dict)
     """DID -> ids of the convos it is a member of now."""
@@ -64,6 +66,14 @@ class State:
         """Store an actor and index its handle."""
         self.actors[actor.did] = actor
         self.handles[actor.handle] = actor.did
+
+    def set_follows(self, actor: Actor, follows: set[str]) -> None:
+        """Replace whom ``actor`` follows, keeping the followers index right."""
+        for did in actor.follows - follows:
+            self.followers.get(did, set()).discard(actor.did)
+        for did in follows - actor.follows:
+            self.followers.setdefault(did, set()).add(actor.did)
+        actor.follows = set(follows)
 
     def rename_actor(self, actor: Actor, handle: str) -> None:
         """Change an actor's handle, keeping the index right."""
