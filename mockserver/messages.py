@@ -15,12 +15,17 @@ from .state import Actor, Convo, Message, Reaction
 Json = dict[str, Any]
 REACTIONS_PER_SENDER = 5
 """Distinct reactions one account may put on one message (``ReactionLimitReached`` past it)."""
+EMBEDS = ("app.bsky.embed.record", "chat.bsky.embed.joinLink")
+"""Embed types the mock can render (the lexicon's union is open to others)."""
 
 
 def send_message(service: Service, caller: Actor, convo_id: str, message: Json) -> tuple[Convo, Message]:
     """Post a user message; sending accepts a convo still in 'request' status."""
     convo, member = member_convo(service.state, convo_id, caller)
     require_unlocked(convo)
+    embed_type = (message.get("embed") or {}).get("$type")
+    if embed_type is not None and embed_type not in EMBEDS:
+        raise invalid_request(f"Embed type {embed_type} is not supported; use one of {', '.join(EMBEDS)}")
     reply_to = (message.get("replyTo") or {}).get("messageId")
     if reply_to is not None and visible_message(convo, member, reply_to) is None:
         raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
