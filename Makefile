@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check mockserver pytest_plugin scenarios tests
-	$(BIN)/ruff format --check mockserver pytest_plugin scenarios tests
+	$(BIN)/ruff check mockserver pytest_plugin scenarios tests bench
+	$(BIN)/ruff format --check mockserver pytest_plugin scenarios tests bench
 	$(BIN)/mypy
 
 clean:

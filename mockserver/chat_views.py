@@ -99,7 +99,7 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
     }
     if convo.messages:
         view["lastMessage"] = any_message_view(state, convo, convo.messages[-1], member)
-    if convo.last_reaction is not None:
+    if convo.last_reaction is not None and convo.message_ids[convo.last_reaction[0]].seq >= member.joined_seq:
         message_id, reaction = convo.last_reaction
         view["lastReaction"] = {
             "$type": f"{CONVO}#messageAndReactionView",

@@ -1,0 +1,112 @@
+"""Latency of the group reads on a small state and on a large one, side by side.
+
+The cost of a call should grow with the size of its answer, not with the size of the state:
+the ratio column should stay near 1. Run: ``.venv/bin/python bench/scale.py [--groups N]``.
+The state is built with the domain operations directly (no HTTP), then read over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from mockserver import MockChatServer
+from mockserver.accounts import create_actor
+from mockserver.groups import create_group
+from mockserver.history import add_member, system_message
+from mockserver.messages import send_message
+from mockserver.service import Service
+
+
+def build(service: Service, groups: int, members: int, messages: int, actors: int) -> dict[str, Any]:
+    """Fill the state: ``actors`` accounts, ``groups`` groups of ``members``, ``messages`` per group."""
+    state, lex = service.state, service.lexicons
+    people = [
+        create_actor(state, service.ids, service.clock, lex, {"handle": f"u{i}.test", "displayName": f"U {i}"})
+        for i in range(actors)
+    ]
+    probe_convo = ""
+    for g in range(groups):
+        owner = people[g % len(people)]
+        convo = create_group(service, owner, f"group {g}", [])
+        for k in range(1, members):
+            did = people[(g * 7 + k) % len(people)].did
+            if did in convo.members:
+                continue
+            add_member(state, convo, did, role="standard", status="accepted", added_by=owner.did, joined_seq=0)
+        system_message(
+            service,
+            convo,
+            "systemMessageDataEditGroup",
+            {"oldName": "", "newName": convo.name},
+            "logEditGroup",
+            set(convo.members),
+        )
+        speakers = list(convo.members)
+        for m in range(messages):
+            sender = state.actors[speakers[m % len(speakers)]]
+            send_message(service, sender, convo.id, {"text": f"message {m}"})
+        probe_convo = convo.id
+    return {"convo": probe_convo, "owner": state.convos[probe_convo].owner}
+
+
+CALLS = [
+    ("getConvo", "chat.bsky.convo.getConvo", True),
+    ("listConvos", "chat.bsky.convo.listConvos", False),
+    ("getConvoMembers", "chat.bsky.convo.getConvoMembers", True),
+    ("getMessages", "chat.bsky.convo.getMessages", True),
+    ("getLog", "chat.bsky.convo.getLog", False),
+]
+
+
+def measure(groups: int, members: int, messages: int, actors: int, repeat: int) -> dict[str, float]:
+    with MockChatServer() as server:
+        started = time.perf_counter()
+        probe = server.call(lambda s: build(s, groups, members, messages, actors))
+        load = time.perf_counter() - started
+        owner = server.state.actors[probe["owner"]]
+        token = server.call(lambda s: s.tokens.issue(s.state, owner).access_jwt)
+        out: dict[str, float] = {"load s": load}
+        with httpx.Client(base_url=f"{server.url}/xrpc/", headers={"Authorization": f"Bearer {token}"}) as http:
+            for name, nsid, needs_convo in CALLS:
+                params = {"convoId": probe["convo"]} if needs_convo else {}
+                for _ in range(5):
+                    http.get(nsid, params=params).raise_for_status()
+                samples = []
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    http.get(nsid, params=params).raise_for_status()
+                    samples.append((time.perf_counter() - t) * 1000)
+                out[f"{name} ms"] = statistics.median(samples)
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--actors", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    small = measure(10, args.members, args.messages, 200, args.repeat)
+    large = measure(args.groups, args.members, args.messages, args.actors, args.repeat)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"state: small = 10 groups, 200 actors; large = {args.groups} groups x {args.members} members, "
+        f"{args.actors} actors, {args.groups * args.messages} messages (pid {os.getpid()}, max RSS {rss:.0f} MB)"
+    )
+    print(f"{'':18} {'small':>10} {'large':>10} {'ratio':>7}")
+    for key in small:
+        ratio = large[key] / small[key] if small[key] else float("nan")
+        print(f"{key:18} {small[key]:10.3f} {large[key]:10.3f} {ratio:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
