@@ -234,9 +234,11 @@ def referred_dids(message: Message) -> list[str]:
     return dids
 
 
-def related_profiles(state: State, convo: Convo, messages: list[Message], viewer: Actor) -> list[Json]:
-    """Profiles of everyone the messages refer to, each once, with their member kind."""
-    dids: dict[str, None] = {}
+def related_profiles(
+    state: State, convo: Convo, messages: list[Message], viewer: Actor, extra: list[str] | None = None
+) -> list[Json]:
+    """Profiles of everyone the messages (and ``extra``) refer to, each once, with their member kind."""
+    dids: dict[str, None] = dict.fromkeys(extra or [])
     for message in messages:
         dids.update(dict.fromkeys(referred_dids(message)))
     return [profile_basic(state, did, viewer, convo) for did in dids]
@@ -261,7 +263,8 @@ def log_view(service: Service, event: LogEvent, viewer: Actor) -> Json:
         else:
             view["message"] = any_message_view(state, convo, message, member)
             if event.kind != "logReadConvo":
-                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer)
+                extra = [event.reaction.sender] if event.reaction is not None else []
+                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, extra)
     if event.reaction is not None:
         view["reaction"] = reaction_view(event.reaction)
     if event.subject is not None:

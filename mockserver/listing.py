@@ -20,18 +20,17 @@ def page_by_activity(convos: list[Convo], cursor: str | None, limit: int) -> tup
     The cursor holds the last convo's rev and id, so writes elsewhere never shift a page.
     """
     ordered = sorted(convos, key=lambda c: (c.rev, c.id), reverse=True)
-    after = cursors.decode(cursor)
+    after = cursors.decode_rev_id(cursor)
     if after is not None:
-        rev, _, convo_id = after.partition(" ")
-        ordered = [c for c in ordered if (c.rev, c.id) < (rev, convo_id)]
+        ordered = [c for c in ordered if (c.rev, c.id) < after]
     page = ordered[:limit]
-    next_cursor = cursors.encode(f"{page[-1].rev} {page[-1].id}") if len(ordered) > len(page) else None
+    next_cursor = cursors.encode_rev_id(page[-1].rev, page[-1].id) if len(ordered) > len(page) else None
     return page, next_cursor
 
 
 def log_events(state: State, did: str, cursor: str | None) -> tuple[list[LogEvent], str | None]:
     """Events addressed to ``did`` after ``cursor`` (a rev), oldest first, at most ``LOG_PAGE``."""
-    after = cursors.decode(cursor) or ""
+    after = cursors.decode_rev(cursor) or ""
     streams = []
     for convo_id in state.log_convos.get(did, ()):
         convo = state.convos[convo_id]

@@ -15,6 +15,8 @@ from .state import Actor, Convo, Message, Reaction
 Json = dict[str, Any]
 REACTIONS_PER_SENDER = 5
 """Distinct reactions one account may put on one message (``ReactionLimitReached`` past it)."""
+LAST_REACTION_SCAN = 5000
+"""How many recent log events removeReaction looks through for the reaction to show next."""
 EMBEDS = ("app.bsky.embed.record", "chat.bsky.embed.joinLink")
 """Embed types the mock can render (the lexicon's union is open to others)."""
 
@@ -88,7 +90,7 @@ def remove_reaction(
     for reaction in message.reactions:
         if reaction.sender == caller.did and reaction.value == value:
             message.reactions.remove(reaction)
-            if convo.last_reaction is not None and convo.last_reaction[1] is reaction:
+            if convo.last_reaction is not None and convo.last_reaction[1] == reaction:
                 convo.last_reaction = _latest_reaction(convo)
             log(service, convo, "logRemoveReaction", set(convo.members), message_id=message.id, reaction=reaction)
             break
@@ -96,9 +98,10 @@ def remove_reaction(
 
 
 def _latest_reaction(convo: Convo) -> tuple[str, Reaction] | None:
-    best: tuple[str, Reaction] | None = None
-    for message in reversed(convo.messages[-200:]):
-        for reaction in message.reactions:
-            if best is None or reaction.created_at > best[1].created_at:
-                best = (message.id, reaction)
-    return best
+    """The newest reaction still in place, found from the log (recent events only)."""
+    for event in reversed(convo.events[-LAST_REACTION_SCAN:]):
+        if event.kind == "logAddReaction" and event.message_id is not None and event.reaction is not None:
+            message = convo.message_ids[event.message_id]
+            if event.reaction in message.reactions:
+                return event.message_id, event.reaction
+    return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 
 from mockserver import MockChatServer
@@ -35,13 +37,23 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+SSL = ssl.create_default_context()
+"""One SSL context for every test client: httpx builds one per client otherwise, which is slow."""
+
+
+@pytest.fixture(scope="session")
+def admin_http(server: MockChatServer) -> Iterator[httpx.Client]:
+    """An httpx client on the server's base URL, for admin calls."""
+    with httpx.Client(base_url=server.url, verify=SSL, timeout=10) as client:
+        yield client
+
+
 @pytest.fixture
-def make_actor(server: MockChatServer) -> Callable[..., Json]:
+def make_actor(admin_http: httpx.Client) -> Callable[..., Json]:
     """Create an actor through the admin API (sync, over HTTP); returns the admin answer."""
-    import httpx
 
     def make(**spec: Any) -> Json:
-        response = httpx.post(f"{server.url}/_mock/actors", json=spec)
+        response = admin_http.post("/_mock/actors", json=spec)
         assert response.status_code == 201, response.text
         data: Json = response.json()
         return data
@@ -77,14 +89,12 @@ class Api:
     """Plain-HTTP XRPC calls (httpx) as one actor: ``api.get(nsid, **params)``, ``api.post(nsid, body)``."""
 
     def __init__(self, server: MockChatServer, actor: Json | None) -> None:
-        import httpx
-
         self.actor = actor or {}
         self.did: str = self.actor.get("did", "")
         self.handle: str = self.actor.get("handle", "")
         headers = {"Authorization": f"Bearer {self.actor['accessJwt']}"} if actor else {}
         headers["atproto-proxy"] = "did:web:api.bsky.chat#bsky_chat"
-        self._http = httpx.Client(base_url=f"{server.url}/xrpc/", headers=headers, timeout=10)
+        self._http = httpx.Client(base_url=f"{server.url}/xrpc/", headers=headers, timeout=10, verify=SSL)
 
     def get(self, nsid: str, **params: Any) -> tuple[int, Json]:
         """A query; returns (status, JSON body)."""
@@ -141,8 +151,7 @@ def sdk(server: MockChatServer) -> Callable[[str], Any]:
 
 def dump(server: MockChatServer) -> Json:
     """Everything the admin API shows, to compare before and after a refused call."""
-    import httpx
-
-    actors = httpx.get(f"{server.url}/_mock/actors").json()
-    convos = httpx.get(f"{server.url}/_mock/convos").json()
+    with httpx.Client(base_url=server.url, verify=SSL) as client:
+        actors = client.get("/_mock/actors").json()
+        convos = client.get("/_mock/convos").json()
     return {"actors": actors, "convos": convos}

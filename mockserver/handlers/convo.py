@@ -71,10 +71,9 @@ def list_convo_requests(call: Call) -> Json:
     for convo_id, request in state.outgoing_requests.get(did, {}).items():
         items.append((state.convos[convo_id].rev, convo_id, request))
     items.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    after = cursors.decode(call.params.get("cursor"))
+    after = cursors.decode_rev_id(call.params.get("cursor"))
     if after is not None:
-        rev, _, convo_id = after.partition(" ")
-        items = [item for item in items if (item[0], item[1]) < (rev, convo_id)]
+        items = [item for item in items if (item[0], item[1]) < after]
     page = items[: call.params["limit"]]
     views: list[Json] = []
     for _, _, obj in page:
@@ -84,7 +83,7 @@ def list_convo_requests(call: Call) -> Json:
             views.append(join_request_convo_view(state, obj, call.actor))
     out: Json = {"requests": views}
     if len(items) > len(page):
-        out["cursor"] = cursors.encode(f"{page[-1][0]} {page[-1][1]}")
+        out["cursor"] = cursors.encode_rev_id(page[-1][0], page[-1][1])
     return out
 
 
