@@ -5,12 +5,15 @@ Admin bodies are validated by lexrpc too, against the mock's own small lexicons 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from . import snapshot
 from .accounts import create_actor, update_actor
 from .chat_views import join_link_view
+from .clock import parse_iso
 from .errors import invalid_request, not_found
 from .lexicons import Lexicons
 from .service import SERVICE_KEY, Service
@@ -18,6 +21,7 @@ from .state import Actor, Convo
 from .xrpc import json_response, read_input
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 _DECLARATION = {"type": "string", "description": "all, none or following"}
 ACTOR_FIELDS: Json = {
@@ -37,9 +41,21 @@ CONVO_FIELDS: Json = {
     "memberLimit": {"type": "integer", "minimum": 1, "maximum": 10000},
     "moderationLock": {"type": "boolean"},
 }
+LOAD_FIELDS: Json = {"name": {"type": "string", "minLength": 1}, "scenario": {"type": "unknown"}}
+RESET_FIELDS: Json = {"to": {"type": "string", "description": "empty or scenario"}}
+CLOCK_FIELDS: Json = {
+    "set": {"type": "string", "format": "datetime"},
+    "advance": {"type": "unknown", "description": "seconds, may be fractional or negative"},
+    "reset": {"type": "boolean"},
+}
+OPEN: Json = {}
 CREATE_ACTOR = "mock.admin.createActor"
 UPDATE_ACTOR = "mock.admin.updateActor"
 UPDATE_CONVO = "mock.admin.updateConvo"
+LOAD_SCENARIO = "mock.admin.loadScenario"
+RESET = "mock.admin.reset"
+SET_CLOCK = "mock.admin.setClock"
+OBJECT = "mock.admin.object"
 
 
 def _procedure(nsid: str, fields: Json) -> Json:
@@ -61,6 +77,10 @@ ADMIN_LEXICONS = Lexicons(
         _procedure(CREATE_ACTOR, ACTOR_FIELDS),
         _procedure(UPDATE_ACTOR, ACTOR_FIELDS),
         _procedure(UPDATE_CONVO, CONVO_FIELDS),
+        _procedure(LOAD_SCENARIO, LOAD_FIELDS),
+        _procedure(RESET, RESET_FIELDS),
+        _procedure(SET_CLOCK, CLOCK_FIELDS),
+        _procedure(OBJECT, OPEN),
     ]
 )
 
@@ -83,10 +103,14 @@ def actor_json(actor: Actor) -> Json:
     }
 
 
-async def _body(request: web.Request, nsid: str, fields: Json) -> Json:
+async def _body(request: web.Request, nsid: str, fields: Json, *, optional: bool = False) -> Json:
     service = request.app[SERVICE_KEY]
+    if optional and not request.can_read_body:
+        return {}
     data = await read_input(request, ADMIN_LEXICONS, nsid, service.config.max_body)
     assert data is not None
+    if fields is OPEN:
+        return data
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise invalid_request(f"Unknown field(s) {', '.join(unknown)}; known fields: {', '.join(fields)}")
@@ -192,8 +216,125 @@ async def patch_convo(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """POST /_mock/reset: empty the state."""
-    request.app[SERVICE_KEY].reset()
+    """POST /_mock/reset ``{to?: "empty" | "scenario"}``: empty the state, or reload the scenario."""
+    service = request.app[SERVICE_KEY]
+    to = (await _body(request, RESET, RESET_FIELDS, optional=True)).get("to", "empty")
+    if to == "empty":
+        service.reset()
+        return json_response({"scenario": None})
+    if to == "scenario":
+        if service.scenario is None:
+            raise invalid_request("No scenario is loaded: there is nothing to reset to but empty")
+        loaded = _scenario_call(lambda: service.reload_scenario())
+        return json_response({"scenario": loaded.to_json() if loaded else None})
+    raise invalid_request(f"to must be empty or scenario, got {to!r}")
+
+
+def _scenario_call(fn: Callable[[], T]) -> T:
+    from scenarios.model import ScenarioError
+
+    try:
+        return fn()
+    except ScenarioError as e:
+        raise invalid_request(str(e)) from None
+
+
+async def list_scenarios(request: web.Request) -> web.Response:
+    """GET /_mock/scenarios: the built-in scenarios with their descriptions."""
+    from scenarios.model import builtin_names, find
+
+    items = [{"name": n, "description": find(n).spec.get("description", "")} for n in builtin_names()]
+    return json_response({"scenarios": items})
+
+
+async def load_scenario(request: web.Request) -> web.Response:
+    """POST /_mock/scenarios/load ``{name}`` (built-in or file path) or ``{scenario: {...}}`` (inline)."""
+    from scenarios.loader import load
+    from scenarios.model import ScenarioSource
+
+    service = request.app[SERVICE_KEY]
+    body = await _body(request, LOAD_SCENARIO, LOAD_FIELDS)
+    if ("name" in body) == ("scenario" in body):
+        raise invalid_request("Give either name (a built-in scenario or a file path) or scenario (inline), not both")
+    if "name" in body:
+        loaded = _scenario_call(lambda: service.load_scenario(body["name"]))
+    else:
+        if not isinstance(body["scenario"], dict):
+            raise invalid_request("scenario must be an object: the same content as a scenario file")
+        source = ScenarioSource("inline", "inline scenario", body["scenario"])
+        loaded = _scenario_call(lambda: load(service, source))
+    return json_response(loaded.to_json())
+
+
+async def current_scenario(request: web.Request) -> web.Response:
+    """GET /_mock/scenario: what the loaded scenario made (actors, convo ids, codes), or null."""
+    loaded = request.app[SERVICE_KEY].loaded
+    return json_response({"scenario": loaded.to_json() if loaded else None})
+
+
+async def get_state(request: web.Request) -> web.Response:
+    """GET /_mock/state: the whole state as JSON."""
+    return json_response(snapshot.dump(request.app[SERVICE_KEY]))
+
+
+async def put_state(request: web.Request) -> web.Response:
+    """PUT /_mock/state: replace the state with a dump from GET /_mock/state."""
+    service = request.app[SERVICE_KEY]
+    data = await _body(request, OBJECT, OPEN)
+    snapshot.load(service, data)
+    return json_response({"actors": len(service.state.actors), "convos": len(service.state.convos)})
+
+
+def _clock_json(service: Service) -> Json:
+    return {"now": service.clock.iso(), "offsetSeconds": service.clock.offset_seconds()}
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    """GET /_mock/clock: the server's time."""
+    return json_response(_clock_json(request.app[SERVICE_KEY]))
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    """POST /_mock/clock ``{set: datetime} | {advance: seconds} | {reset: true}``."""
+    service = request.app[SERVICE_KEY]
+    body = await _body(request, SET_CLOCK, CLOCK_FIELDS)
+    if len(body) != 1:
+        raise invalid_request("Give exactly one of set (a datetime), advance (seconds) or reset (true)")
+    if "set" in body:
+        service.clock.set(parse_iso(body["set"]))
+    elif "advance" in body:
+        seconds = body["advance"]
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            raise invalid_request(f"advance must be a number of seconds, got {seconds!r}")
+        service.clock.advance(seconds)
+    elif body["reset"]:
+        service.clock.reset()
+    return json_response(_clock_json(service))
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    """GET /_mock/faults: the active fault rules."""
+    return json_response({"faults": [f.to_json() for f in request.app[SERVICE_KEY].faults.rules]})
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    """POST /_mock/faults: add a fault rule."""
+    service = request.app[SERVICE_KEY]
+    fault = service.faults.add(await _body(request, OBJECT, OPEN))
+    return json_response(fault.to_json(), status=201)
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    """DELETE /_mock/faults: remove every rule."""
+    request.app[SERVICE_KEY].faults.clear()
+    return json_response({"faults": []})
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    """DELETE /_mock/faults/{id}: remove one rule."""
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not request.app[SERVICE_KEY].faults.remove(int(raw)):
+        raise not_found(f"No fault rule {raw!r}")
     return json_response({})
 
 
@@ -207,3 +348,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/convos/{id}", get_convo)
     app.router.add_patch("/_mock/convos/{id}", patch_convo)
     app.router.add_post("/_mock/reset", reset)
+    app.router.add_get("/_mock/scenarios", list_scenarios)
+    app.router.add_post("/_mock/scenarios/load", load_scenario)
+    app.router.add_get("/_mock/scenario", current_scenario)
+    app.router.add_get("/_mock/state", get_state)
+    app.router.add_put("/_mock/state", put_state)
+    app.router.add_get("/_mock/clock", get_clock)
+    app.router.add_post("/_mock/clock", post_clock)
+    app.router.add_get("/_mock/faults", list_faults)
+    app.router.add_post("/_mock/faults", post_fault)
+    app.router.add_delete("/_mock/faults", delete_faults)
+    app.router.add_delete("/_mock/faults/{id}", delete_fault)

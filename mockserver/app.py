@@ -30,6 +30,11 @@ async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except XrpcError as e:
         return xrpc.json_response(e.body(), status=e.status)
+    except xrpc.DropConnection:
+        if request.transport is not None:
+            request.transport.abort()
+        log.info("fault: dropped the connection of %s %s", request.method, request.path)
+        return web.Response(status=499)  # never sent: the connection is gone
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -44,6 +49,16 @@ async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return xrpc.json_response(body, status=500)
 
 
+@web.middleware
+async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With an admin token configured, admin calls must carry it."""
+    token = request.app[SERVICE_KEY].config.admin_token
+    guarded = bool(token) and request.path.startswith("/_mock/")
+    if guarded and request.headers.get("Authorization") != f"Bearer {token}":
+        raise XrpcError("AuthenticationRequired", "The admin API needs 'Authorization: Bearer <admin token>'", 401)
+    return await handler(request)
+
+
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     return await xrpc.handle(request, request.app[SERVICE_KEY])
 
@@ -52,8 +67,9 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
     service = Service(config or Config(**settings))
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
-    app = web.Application(middlewares=[xrpc_errors], client_max_size=service.config.max_body + 1)
+    app = web.Application(middlewares=[xrpc_errors, admin_guard], client_max_size=service.config.max_body + 1)
     app[SERVICE_KEY] = service
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
-    admin.add_routes(app)
+    if service.config.admin:
+        admin.add_routes(app)
     return app

@@ -9,6 +9,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from scenarios.model import ScenarioError, builtin_names, check, find
+
 from . import __version__
 from .server import MockChatServer
 from .service import DEFAULT_MEMBER_LIMIT, Config
@@ -63,13 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="stderr log level",
     )
+    start = serve.add_mutually_exclusive_group()
+    start.add_argument(
+        "--scenario",
+        default="demo",
+        metavar="NAME|PATH",
+        help="built-in scenario name or scenario file to start from (default: %(default)s)",
+    )
+    start.add_argument("--empty", action="store_true", help="start with an empty state instead of a scenario")
+    serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API under /_mock/")
+    serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on admin calls")
+    commands.add_parser("scenarios", help="list the built-in scenarios with their descriptions")
+    check = commands.add_parser("check", help="check a scenario file and say what is wrong with it")
+    check.add_argument("file", help="a scenario file (YAML or JSON)")
     return parser
 
 
 async def serve(args: argparse.Namespace) -> None:
     """Run until SIGINT or SIGTERM."""
-    config = Config(seed=args.seed, strict=args.strict, member_limit=args.member_limit)
+    config = Config(
+        seed=args.seed,
+        strict=args.strict,
+        member_limit=args.member_limit,
+        admin=not args.no_admin,
+        admin_token=args.admin_token,
+    )
     server = MockChatServer(args.host, args.port, config=config)
+    if not args.empty:
+        loaded = server.service.load_scenario(args.scenario)
+        logging.getLogger("mockserver").info(
+            "scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,18 +112,30 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m mockserver``."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
     if args.command == "serve":
+        logging.basicConfig(
+            stream=sys.stderr,
+            level=args.log_level,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
         try:
             asyncio.run(serve(args))
-        except OSError as e:
-            print(
-                f"bsky-chat-mock: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
-                file=sys.stderr,
-            )
+        except ScenarioError as e:
+            print(f"bsky-chat-mock: {e}", file=sys.stderr)
             return 1
+        except OSError as e:
+            print(f"bsky-chat-mock: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+            return 1
+    elif args.command == "scenarios":
+        for name in builtin_names():
+            description = " ".join(str(find(name).spec.get("description", "")).split())
+            print(f"{name:20} {description}")
+    elif args.command == "check":
+        try:
+            source = find(args.file)
+            check(source.spec, source.source)
+        except ScenarioError as e:
+            print(e, file=sys.stderr)
+            return 1
+        print(f"{args.file}: ok")
     return 0

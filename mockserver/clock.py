@@ -25,10 +25,17 @@ class Clock:
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
+        self._pinned: datetime | None = None
 
     def now(self) -> datetime:
         """The current server time, timezone-aware UTC."""
+        if self._pinned is not None:
+            return self._pinned
         return datetime.now(timezone.utc) + self._offset
+
+    def pin(self, when: datetime | None) -> None:
+        """Stop time at ``when`` (None lets it run again); scenarios load at exact times this way."""
+        self._pinned = when
 
     def timestamp(self) -> int:
         """The current server time as whole seconds since the epoch."""
@@ -49,6 +56,14 @@ class Clock:
             when = when.replace(tzinfo=timezone.utc)
         self._offset = when - datetime.now(timezone.utc)
         return self.now()
+
+    def offset_seconds(self) -> float:
+        """How far the server's time is from real (or frozen) time, in seconds."""
+        return self._offset.total_seconds()
+
+    def set_offset_seconds(self, seconds: float) -> None:
+        """Put the server's time ``seconds`` away from real (or frozen) time."""
+        self._offset = timedelta(seconds=seconds)
 
     def reset(self) -> None:
         """Go back to real (or frozen) time."""

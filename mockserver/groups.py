@@ -37,7 +37,7 @@ def create_group(service: Service, owner: Actor, name: str, members: list[str]) 
         check_invitee(state, owner, did)
     now = service.clock.iso()
     convo = Convo(
-        id=service.ids.tid(int(service.clock.now().timestamp() * 1_000_000)),
+        id=service.ids.tid(),
         rev=new_rev(service),
         created_at=now,
         name=name,

@@ -13,7 +13,7 @@ DEFS = "chat.bsky.convo.defs"
 
 def new_rev(service: Service) -> str:
     """A rev that sorts after every rev handed out before it."""
-    return service.ids.tid(int(service.clock.now().timestamp() * 1_000_000))
+    return service.ids.tid()
 
 
 def log(
@@ -48,7 +48,7 @@ def log(
 def append_message(service: Service, convo: Convo, **fields: Any) -> Message:
     """Add a message (user or system) at the end of the convo's history."""
     message = Message(
-        id=service.ids.tid(int(service.clock.now().timestamp() * 1_000_000)),
+        id=service.ids.tid(),
         rev=new_rev(service),
         seq=len(convo.messages),
         sent_at=service.clock.iso(),

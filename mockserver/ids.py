@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 from faker import Faker
 
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _SORTABLE_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+TID_EPOCH = 1_767_225_600_000_000
+"""2026-01-01T00:00:00Z in microseconds: where the id counter starts."""
 
 
 class Ids:
@@ -30,6 +33,21 @@ class Ids:
         self.faker.seed_instance(self.rng.getrandbits(64))
         self._tid_last = 0
 
+    def dump(self) -> dict[str, Any]:
+        """Where the sequence stands, as JSON (so a loaded state goes on with the same ids)."""
+        return {
+            "seed": self.seed,
+            "rng": _plain_state(self.rng.getstate()),
+            "faker": _plain_state(self.faker.random.getstate()),
+            "tidLast": self._tid_last,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Continue from a position given by :meth:`dump`."""
+        self.rng.setstate(_random_state(data["rng"]))
+        self.faker.random.setstate(_random_state(data["faker"]))
+        self._tid_last = int(data["tidLast"])
+
     def did(self) -> str:
         """A new ``did:plc:`` identifier: 24 base32 characters."""
         return "did:plc:" + "".join(self.rng.choice(BASE32) for _ in range(24))
@@ -39,12 +57,14 @@ class Ids:
         alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
         return "".join(self.rng.choice(alphabet) for _ in range(length))
 
-    def tid(self, micros: int) -> str:
-        """A timestamp identifier (13 sortable base32 chars), strictly increasing."""
-        micros = max(micros, self._tid_last + 1)
-        self._tid_last = micros
-        clock_id = self.rng.getrandbits(10)
-        value = (micros << 10) | clock_id
+    def tid(self) -> str:
+        """A timestamp-shaped identifier (13 sortable base32 chars), later than every one before.
+
+        It counts from a fixed point (2026-01-01) in seeded random steps instead of reading the
+        clock, so the same seed and the same calls give the same ids and revs at any time.
+        """
+        self._tid_last = max(self._tid_last, TID_EPOCH) + self.rng.randint(1, 1000)
+        value = self._tid_last << 10
         chars = []
         for _ in range(13):
             chars.append(_SORTABLE_B32[value & 31])
@@ -69,3 +89,13 @@ class Ids:
     def avatar(self) -> str:
         """A fake avatar image URL, unique per call."""
         return f"https://i.pravatar.cc/256?u={self.faker.uuid4()}"
+
+
+def _plain_state(state: Any) -> list[Any]:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _random_state(data: list[Any]) -> Any:
+    version, internal, gauss = data
+    return (int(version), tuple(int(x) for x in internal), gauss)

@@ -6,14 +6,18 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
 from .app import create_app
 from .service import SERVICE_KEY, Config, Service
 from .state import State
+
+if TYPE_CHECKING:
+    from scenarios import LoadedScenario, ScenarioBuilder
 
 T = TypeVar("T")
 access_log = logging.getLogger("mockserver.access")
@@ -177,8 +181,26 @@ class MockChatServer:
         return asyncio.run_coroutine_threadsafe(run(), loop).result(10)
 
     def reset(self) -> None:
-        """Empty the state (actors, sessions, everything)."""
+        """Empty the state (actors, sessions, groups, faults: everything)."""
         self.call(lambda service: service.reset())
+
+    def load_scenario(self, scenario: str | Path | dict[str, Any] | ScenarioBuilder) -> LoadedScenario:
+        """Load a built-in scenario (by name), a file (by path), a spec dict or a builder."""
+        from scenarios import ScenarioBuilder, ScenarioSource, find, load
+
+        if isinstance(scenario, ScenarioBuilder):
+            source = scenario.source()
+        elif isinstance(scenario, dict):
+            source = ScenarioSource("inline", "inline scenario", scenario)
+        else:
+            source = find(str(scenario))
+        return self.call(lambda service: load(service, source))
+
+    def dump(self) -> dict[str, Any]:
+        """The whole state as JSON (what ``GET /_mock/state`` answers)."""
+        from .snapshot import dump
+
+        return self.call(dump)
 
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"

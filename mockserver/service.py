@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .auth import Tokens
 from .clock import Clock
+from .faults import Faults
 from .ids import Ids
 from .lexicons import Lexicons, bundled
 from .state import State
+
+if TYPE_CHECKING:
+    from scenarios.loader import LoadedScenario
+    from scenarios.model import ScenarioSource
 
 SERVICE_DID = "did:web:bsky-chat-mock.test"
 MAX_BODY = 1024 * 1024
@@ -28,6 +34,10 @@ class Config:
     member_limit: int = DEFAULT_MEMBER_LIMIT
     max_body: int = MAX_BODY
     secret: str | None = None
+    admin: bool = True
+    """Serve the admin API under ``/_mock/``."""
+    admin_token: str | None = None
+    """When set, admin calls need ``Authorization: Bearer <admin_token>``."""
 
 
 class Service:
@@ -46,11 +56,34 @@ class Service:
             else:
                 secret = hashlib.sha256(f"bsky-chat-mock:{self.config.seed}".encode()).hexdigest()
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
+        self.faults = Faults()
+        self.scenario: ScenarioSource | None = None
+        """The scenario loaded last (a reset can go back to it)."""
+        self.loaded: LoadedScenario | None = None
 
     def reset(self) -> None:
-        """Empty the state and restart the seeded id sequence; the clock is left alone."""
+        """Empty the state and the faults, forget the scenario, restart the seeded ids."""
         self.state = State()
+        self.faults.clear()
+        self.scenario = self.loaded = None
+        self.ids.seed = self.config.seed
         self.ids.reset()
+
+    def load_scenario(self, name_or_path: str) -> LoadedScenario:
+        """Load a built-in scenario by name, or a scenario file; all or nothing."""
+        from scenarios.loader import load
+        from scenarios.model import find
+
+        return load(self, find(name_or_path))
+
+    def reload_scenario(self) -> LoadedScenario | None:
+        """Go back to the start of the scenario loaded last (empty if there is none)."""
+        from scenarios.loader import load
+
+        if self.scenario is None:
+            self.reset()
+            return None
+        return load(self, self.scenario, checked=True)
 
 
 SERVICE_KEY = web.AppKey("service", Service)

@@ -6,6 +6,7 @@ happens here, so a handler never sees a request object.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -121,6 +122,22 @@ def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tupl
     return service.tokens.verify(service.state, header, scope)
 
 
+class DropConnection(Exception):
+    """Raised by a fault to close the connection without answering."""
+
+
+async def apply_fault(request: web.Request, service: Service, nsid: str, viewer: Actor | None, values: Json) -> None:
+    """Delay, drop or fail the call if a fault rule hits it."""
+    fault = service.faults.take(service.state, nsid, viewer, values)
+    if fault is None:
+        return
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.drop:
+        raise DropConnection(f"fault #{fault.id}")
+    fault.raise_error()
+
+
 async def handle(request: web.Request, service: Service) -> web.Response:
     """Serve ``/xrpc/{nsid}``: find, check, decode, authenticate, call, validate."""
     nsid = request.match_info["nsid"]
@@ -136,6 +153,8 @@ async def handle(request: web.Request, service: Service) -> web.Response:
     body = None
     if verb == "POST":
         body = await read_input(request, service.lexicons, nsid, service.config.max_body)
+    if service.faults.rules:
+        await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
     call = Call(service, nsid, params, body, viewer, claims)
     output = registered.fn(call)
     if service.config.strict and defn.get("output"):

@@ -33,7 +33,7 @@ def test_bad_flag_is_a_usage_error() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_prints_listening_line_and_stops_on_signal(sig: signal.Signals) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--seed", "1"],
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--seed", "1", "--empty"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,3 +59,33 @@ def test_serve_prints_listening_line_and_stops_on_signal(sig: signal.Signals) ->
 def test_parser_defaults() -> None:
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.seed, args.member_limit) == ("127.0.0.1", 2584, None, 50)
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_loads_demo_by_default_and_a_scenario_by_name() -> None:
+    for args, handle in (((), "alice.test"), (("--scenario", "restricted-accounts"), "nina.test")):
+        proc = _serve(*args)
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+            login = {"identifier": handle, "password": "password"}
+            answer = httpx.post(f"{url}/xrpc/com.atproto.server.createSession", json=login)
+            assert answer.status_code == 200, answer.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+
+
+def test_serve_with_a_bad_scenario_says_why() -> None:
+    proc = _serve("--scenario", "no-such-scenario")
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "no-such-scenario" in err and "not a built-in scenario" in err

@@ -1,0 +1,156 @@
+"""The whole state as plain JSON, and back: ``dump(service)`` / ``load(service, data)``.
+
+A dump holds the source data only; indexes (handles, followers, memberships, logs by viewer)
+are rebuilt on load, so ``dump(load(dump(s))) == dump(s)`` exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from .errors import invalid_request
+from .service import Service
+from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, Reaction, State
+
+Json = dict[str, Any]
+VERSION = 1
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    return obj
+
+
+def _convo(convo: Convo) -> Json:
+    return {
+        "id": convo.id,
+        "rev": convo.rev,
+        "created_at": convo.created_at,
+        "name": convo.name,
+        "owner": convo.owner,
+        "member_limit": convo.member_limit,
+        "members": [_plain(m) for m in convo.members.values()],
+        "lock_status": convo.lock_status,
+        "moderation_lock": convo.moderation_lock,
+        "link": convo.link.code if convo.link else None,
+        "messages": [_plain(m) for m in convo.messages],
+        "kicked": sorted(convo.kicked),
+        "past_members": sorted(convo.past_members),
+        "requests": [_plain(r) for r in convo.requests.values()],
+        "request_seq": convo.request_seq,
+        "requests_read_seq": convo.requests_read_seq,
+        "next_order": convo.next_order,
+        "last_reaction": _last_reaction(convo),
+        "events": [_plain(e) for e in convo.events],
+    }
+
+
+def _last_reaction(convo: Convo) -> list[Any] | None:
+    if convo.last_reaction is None:
+        return None
+    message_id, reaction = convo.last_reaction
+    index = next(i for i, r in enumerate(convo.message_ids[message_id].reactions) if r is reaction)
+    return [message_id, index]
+
+
+def dump(service: Service) -> Json:
+    """The state, the seeded id generator's position and the clock offset, as JSON."""
+    state = service.state
+    return {
+        "version": VERSION,
+        "clockOffset": service.clock.offset_seconds(),
+        "ids": service.ids.dump(),
+        "actors": [_plain(a) for a in state.actors.values()],
+        "sessions": dict(state.sessions),
+        "links": [_plain(link) for link in state.links.values()],
+        "convos": [_convo(c) for c in state.convos.values()],
+    }
+
+
+def _build(cls: type, data: Json) -> Any:
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    return cls(**data)
+
+
+def load(service: Service, data: Json) -> None:
+    """Replace the state with a dump; a malformed dump is an ``InvalidRequest`` and changes nothing."""
+    try:
+        state = _state(data)
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError) as e:
+        raise invalid_request(f"Not a state dump this server can load: {type(e).__name__}: {e}") from None
+    service.state = state
+    if "ids" in data:
+        service.ids.load(data["ids"])
+    service.clock.set_offset_seconds(float(data.get("clockOffset", 0)))
+
+
+def _state(data: Json) -> State:
+    if data.get("version") != VERSION:
+        raise ValueError(f"version must be {VERSION}")
+    state = State()
+    for raw in data["actors"]:
+        actor: Actor = _build(Actor, {**raw, "follows": set(), "blocks": set(raw["blocks"])})
+        state.add_actor(actor)
+    for raw in data["actors"]:
+        state.set_follows(state.actors[raw["did"]], set(raw["follows"]))
+    state.sessions = {str(k): str(v) for k, v in data["sessions"].items()}
+    for raw in data["links"]:
+        link: JoinLink = _build(JoinLink, raw)
+        state.links[link.code] = link
+    for raw in data["convos"]:
+        convo = _convo_from(state, raw)
+        state.convos[convo.id] = convo
+    return state
+
+
+def _convo_from(state: State, raw: Json) -> Convo:
+    convo = Convo(
+        id=raw["id"],
+        rev=raw["rev"],
+        created_at=raw["created_at"],
+        name=raw["name"],
+        owner=raw["owner"],
+        member_limit=int(raw["member_limit"]),
+        lock_status=raw["lock_status"],
+        moderation_lock=bool(raw["moderation_lock"]),
+        kicked=set(raw["kicked"]),
+        past_members=set(raw["past_members"]),
+        request_seq=int(raw["request_seq"]),
+        requests_read_seq=int(raw["requests_read_seq"]),
+        next_order=int(raw["next_order"]),
+    )
+    convo.link = state.links[raw["link"]] if raw["link"] is not None else None
+    for m in raw["members"]:
+        member: Member = _build(Member, m)
+        convo.members[member.did] = member
+        state.member_convos.setdefault(member.did, set()).add(convo.id)
+    for m in raw["messages"]:
+        reactions = [_build(Reaction, r) for r in m["reactions"]]
+        message: Message = _build(Message, {**m, "reactions": reactions})
+        convo.messages.append(message)
+        convo.message_ids[message.id] = message
+    for r in raw["requests"]:
+        request: JoinRequest = _build(JoinRequest, r)
+        convo.requests[request.did] = request
+        state.outgoing_requests.setdefault(request.did, {})[convo.id] = request
+    if raw["last_reaction"] is not None:
+        message_id, index = raw["last_reaction"]
+        convo.last_reaction = (message_id, convo.message_ids[message_id].reactions[index])
+    for e in raw["events"]:
+        reaction = _build(Reaction, e["reaction"]) if e.get("reaction") else None
+        event: LogEvent = _build(LogEvent, {**e, "audience": frozenset(e["audience"]), "reaction": reaction})
+        convo.events.append(event)
+        convo.event_revs.append(event.rev)
+        for did in event.audience:
+            state.log_convos.setdefault(did, set()).add(convo.id)
+    return convo

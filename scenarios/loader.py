@@ -1,0 +1,208 @@
+"""Loading a checked scenario into a running service, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from mockserver.accounts import create_actor
+from mockserver.clock import parse_iso
+from mockserver.history import add_member, append_message, log, new_rev, note_user_message
+from mockserver.service import Service
+from mockserver.state import Actor, Convo, JoinLink, JoinRequest, Reaction, State
+
+from .model import ScenarioError, ScenarioSource, check, member_key, seconds
+
+Json = dict[str, Any]
+DEFAULT_PASSWORD = "password"
+
+
+@dataclass
+class LoadedActor:
+    """An account a scenario made: how to log in as it."""
+
+    did: str
+    handle: str
+    password: str
+
+
+@dataclass
+class LoadedScenario:
+    """What a scenario made, by the keys the file uses."""
+
+    name: str
+    description: str = ""
+    actors: dict[str, LoadedActor] = field(default_factory=dict)
+    convos: dict[str, str] = field(default_factory=dict)
+    """Group key -> convo id."""
+    codes: dict[str, str] = field(default_factory=dict)
+    """Group key -> join link code."""
+
+    def to_json(self) -> Json:
+        """The admin API's form."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "actors": {k: vars(a) for k, a in self.actors.items()},
+            "convos": dict(self.convos),
+            "codes": dict(self.codes),
+        }
+
+
+def load(service: Service, scenario: ScenarioSource, *, checked: bool = False) -> LoadedScenario:
+    """Check a scenario and replace the service's state with it; on any error nothing changes.
+
+    ``checked=True`` skips the check for a scenario that passed it already (a reset to it).
+    """
+    if not checked:
+        check(scenario.spec, scenario.source)
+    saved = (service.state, service.ids.dump(), service.clock.offset_seconds(), list(service.faults.rules))
+    try:
+        loaded = _build(service, scenario)
+    except Exception as e:
+        service.state, ids, offset, rules = saved
+        service.ids.load(ids)
+        service.clock.set_offset_seconds(offset)
+        service.faults.rules = rules
+        if isinstance(e, ScenarioError):
+            raise
+        raise ScenarioError(scenario.source, [f"(top): {e}"]) from e
+    service.scenario = scenario
+    service.loaded = loaded
+    return loaded
+
+
+class _Clock:
+    """Stops the service clock at the times the scenario names, so a load is exact."""
+
+    def __init__(self, service: Service, now: datetime) -> None:
+        self.service = service
+        self.now = now
+
+    def at(self, ago: str | None) -> None:
+        when = self.now - timedelta(seconds=seconds(ago)) if ago else self.now
+        self.service.clock.pin(when)
+
+
+def _build(service: Service, scenario: ScenarioSource) -> LoadedScenario:
+    spec = scenario.spec
+    if "seed" in spec:
+        service.ids.seed = spec["seed"]
+    service.ids.reset()
+    if "clock" in spec:
+        base = parse_iso(spec["clock"])
+        service.clock.set(base)
+    else:
+        base = service.clock.now()
+    clock = _Clock(service, base)
+    clock.at(None)
+    try:
+        return _fill(service, scenario, clock)
+    finally:
+        service.clock.pin(None)
+
+
+def _fill(service: Service, scenario: ScenarioSource, clock: _Clock) -> LoadedScenario:
+    spec = scenario.spec
+    service.state = state = State()
+    loaded = LoadedScenario(scenario.name, spec.get("description", ""))
+    actors: dict[str, Actor] = {}
+    for key, raw in spec.get("actors", {}).items():
+        fields = {k: v for k, v in raw.items() if k not in ("follows", "blocks")}
+        fields.setdefault("handle", f"{key}.test")
+        fields.setdefault("password", DEFAULT_PASSWORD)
+        actor = create_actor(state, service.ids, service.clock, service.lexicons, fields)
+        actors[key] = actor
+        loaded.actors[key] = LoadedActor(actor.did, actor.handle, actor.password)
+    for key, raw in spec.get("actors", {}).items():
+        state.set_follows(actors[key], {actors[k].did for k in raw.get("follows", [])})
+        actors[key].blocks = {actors[k].did for k in raw.get("blocks", [])}
+    for key, raw in spec.get("groups", {}).items():
+        convo = _group(service, clock, actors, raw, spec.get("memberLimit"))
+        loaded.convos[key] = convo.id
+        if convo.link is not None:
+            loaded.codes[key] = convo.link.code
+    clock.at(None)
+    service.faults.clear()
+    for raw in spec.get("faults", []):
+        fault = dict(raw)
+        if fault.get("actor") in actors:
+            fault["actor"] = actors[fault["actor"]].did
+        service.faults.add(fault)
+    return loaded
+
+
+def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json, default_limit: int | None) -> Convo:
+    state = service.state
+    messages = raw.get("messages", [])
+    oldest = max((seconds(m["ago"]) for m in messages if m.get("ago")), default=0.0)
+    clock.at(raw.get("created") or (f"{oldest + 60}s" if messages else None))
+    owner = actors[raw["owner"]]
+    convo = Convo(
+        id=service.ids.tid(),
+        rev=new_rev(service),
+        created_at=service.clock.iso(),
+        name=raw["name"],
+        owner=owner.did,
+        member_limit=raw.get("memberLimit") or default_limit or service.config.member_limit,
+    )
+    state.convos[convo.id] = convo
+    add_member(state, convo, owner.did, role="owner", status="accepted", added_by=None, joined_seq=0)
+    log(service, convo, "logBeginConvo", {owner.did})
+    for entry in raw.get("members", []):
+        member_raw: Json = entry if isinstance(entry, dict) else {}
+        did = actors[member_key(entry)].did
+        added_by = actors[member_raw["addedBy"]].did if "addedBy" in member_raw else owner.did
+        member = add_member(
+            state,
+            convo,
+            did,
+            role="standard",
+            status=member_raw.get("status", "accepted"),
+            added_by=added_by,
+            joined_seq=0,
+        )
+        member.muted = bool(member_raw.get("muted", False))
+        log(service, convo, "logBeginConvo", {did})
+    if "link" in raw:
+        link_raw = raw["link"]
+        code = link_raw.get("code") or service.ids.token(10)
+        convo.link = JoinLink(
+            code=code,
+            convo_id=convo.id,
+            join_rule=link_raw.get("joinRule", "anyone"),
+            require_approval=link_raw.get("requireApproval", False),
+            enabled=link_raw.get("enabled", True),
+            created_at=service.clock.iso(),
+        )
+        state.links[code] = convo.link
+    ordered = sorted(enumerate(messages), key=lambda im: (-seconds(im[1]["ago"]) if im[1].get("ago") else 0, im[0]))
+    for _, m in ordered:
+        clock.at(m.get("ago"))
+        message = append_message(service, convo, sender=actors[m["from"]].did, text=m["text"])
+        note_user_message(convo, message)
+        log(service, convo, "logCreateMessage", set(convo.members), rev=message.rev, message_id=message.id)
+        for emoji, reactors in m.get("reactions", {}).items():
+            for who in reactors:
+                reaction = Reaction(emoji, actors[who].did, service.clock.iso())
+                message.reactions.append(reaction)
+                convo.last_reaction = (message.id, reaction)
+    clock.at(None)
+    for key in raw.get("requests", []):
+        did = actors[key].did
+        convo.request_seq += 1
+        request = JoinRequest(convo.id, did, service.clock.iso(), convo.request_seq)
+        convo.requests[did] = request
+        state.outgoing_requests.setdefault(did, {})[convo.id] = request
+        log(service, convo, "logOutgoingJoinRequest", {did})
+        log(service, convo, "logIncomingJoinRequest", {owner.did}, subject=did)
+    for key in raw.get("kicked", []):
+        convo.kicked.add(actors[key].did)
+        convo.past_members.add(actors[key].did)
+    convo.lock_status = raw.get("lock", "unlocked")
+    convo.moderation_lock = bool(raw.get("moderationLock", False))
+    return convo
+
+
+__all__ = ["LoadedActor", "LoadedScenario", "load"]
