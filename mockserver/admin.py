@@ -312,6 +312,20 @@ async def post_clock(request: web.Request) -> web.Response:
     return json_response(_clock_json(service))
 
 
+async def get_journal(request: web.Request) -> web.Response:
+    """GET /_mock/journal?since=SEQ&limit=N: the XRPC calls after ``since``, oldest first."""
+    journal = request.app[SERVICE_KEY].journal
+    numbers = {}
+    for name in ("since", "limit"):
+        raw = request.query.get(name)
+        if raw is not None and not raw.isdigit():
+            raise invalid_request(f"{name} must be a whole number, got {raw!r}")
+        numbers[name] = int(raw) if raw is not None else None
+    entries = journal.since(numbers["since"] or 0, numbers["limit"])
+    cursor = entries[-1]["seq"] if entries else (numbers["since"] or journal.last_seq)
+    return json_response({"entries": entries, "cursor": cursor})
+
+
 async def list_faults(request: web.Request) -> web.Response:
     """GET /_mock/faults: the active fault rules."""
     return json_response({"faults": [f.to_json() for f in request.app[SERVICE_KEY].faults.rules]})
@@ -355,6 +369,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/_mock/state", put_state)
     app.router.add_get("/_mock/clock", get_clock)
     app.router.add_post("/_mock/clock", post_clock)
+    app.router.add_get("/_mock/journal", get_journal)
     app.router.add_get("/_mock/faults", list_faults)
     app.router.add_post("/_mock/faults", post_fault)
     app.router.add_delete("/_mock/faults", delete_faults)

@@ -60,7 +60,30 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
-    return await xrpc.handle(request, request.app[SERVICE_KEY])
+    service = request.app[SERVICE_KEY]
+    entry: dict[str, Any] = {
+        "time": service.clock.iso(),
+        "actor": None,
+        "method": request.match_info["nsid"],
+        "params": dict(request.query),
+        "input": None,
+    }
+    try:
+        response = await xrpc.handle(request, service, entry)
+    except XrpcError as e:
+        entry.update(status=e.status, error=e.error, message=e.message, output=None)
+        raise
+    except xrpc.DropConnection:
+        entry.update(status=0, error="ConnectionDropped", message="the connection was dropped by a fault", output=None)
+        raise
+    except Exception:
+        entry.update(status=500, error="InternalServerError", message="Internal Server Error", output=None)
+        raise
+    else:
+        entry.update(status=response.status, error=None, message=None)
+        return response
+    finally:
+        service.journal.record(entry)
 
 
 def create_app(config: Config | None = None, **settings: Any) -> web.Application:

@@ -13,6 +13,7 @@ from .auth import Tokens
 from .clock import Clock
 from .faults import Faults
 from .ids import Ids
+from .journal import Journal
 from .lexicons import Lexicons, bundled
 from .state import State
 
@@ -57,6 +58,7 @@ class Service:
                 secret = hashlib.sha256(f"bsky-chat-mock:{self.config.seed}".encode()).hexdigest()
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
         self.faults = Faults()
+        self.journal = Journal()
         self.scenario: ScenarioSource | None = None
         """The scenario loaded last (a reset can go back to it)."""
         self.loaded: LoadedScenario | None = None

@@ -138,8 +138,12 @@ async def apply_fault(request: web.Request, service: Service, nsid: str, viewer:
     fault.raise_error()
 
 
-async def handle(request: web.Request, service: Service) -> web.Response:
-    """Serve ``/xrpc/{nsid}``: find, check, decode, authenticate, call, validate."""
+async def handle(request: web.Request, service: Service, entry: Json) -> web.Response:
+    """Serve ``/xrpc/{nsid}``: find, check, decode, authenticate, call, validate.
+
+    What is learnt on the way (caller, parameters, input, output) is written into ``entry``
+    for the journal.
+    """
     nsid = request.match_info["nsid"]
     defn = service.lexicons.method(nsid)
     registered = METHODS.get(nsid)
@@ -149,14 +153,18 @@ async def handle(request: web.Request, service: Service) -> web.Response:
     if request.method != verb and not (verb == "GET" and request.method == "HEAD"):
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
     viewer, claims = authenticate(request, service, registered.auth)
+    entry["actor"] = viewer.did if viewer else None
     params = service.lexicons.decode_params(nsid, list(request.query.items()))
+    entry["params"] = params
     body = None
     if verb == "POST":
         body = await read_input(request, service.lexicons, nsid, service.config.max_body)
+        entry["input"] = body
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
     call = Call(service, nsid, params, body, viewer, claims)
     output = registered.fn(call)
+    entry["output"] = output
     if service.config.strict and defn.get("output"):
         problem = service.lexicons.output_problem(nsid, output)
         if problem:

@@ -1,0 +1,47 @@
+"""The journal: every XRPC call in the order it ran, with its caller, input, status and answer.
+
+Admin calls are not journaled. Passwords and tokens are never kept.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+Json = dict[str, Any]
+SECRET_FIELDS = frozenset({"password", "accessJwt", "refreshJwt"})
+REDACTED = "***"
+DEFAULT_SIZE = 10_000
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every password and token replaced by ``***``."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if k in SECRET_FIELDS else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+class Journal:
+    """The latest calls (at most ``size``), each numbered by ``seq`` from 1."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.entries: deque[Json] = deque(maxlen=size)
+        self.last_seq = 0
+
+    def record(self, entry: Json) -> Json:
+        """Number, redact and keep one finished call."""
+        self.last_seq += 1
+        kept = {"seq": self.last_seq, **redact(entry)}
+        self.entries.append(kept)
+        return kept
+
+    def since(self, seq: int = 0, limit: int | None = None) -> list[Json]:
+        """Entries after ``seq``, oldest first."""
+        out = [e for e in self.entries if e["seq"] > seq] if seq else list(self.entries)
+        return out[:limit] if limit is not None else out
+
+    def clear(self) -> None:
+        """Forget every entry (numbering goes on)."""
+        self.entries.clear()
