@@ -1,1 +1,5 @@
-"""pytest plugin for bsky-chat-mock (fixtures arrive with the plugin issue)."""
+"""The bsky-chat-mock pytest plugin: ``chat_mock`` and friends (see docs/pytest-plugin.md)."""
+
+from .handle import Actor, ChatMock
+
+__all__ = ["Actor", "ChatMock"]

@@ -14,6 +14,7 @@ from mockserver import MockChatServer
 from mockserver.xrpc import METHODS, Call, Method
 
 Json = dict[str, Any]
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,224 @@
+"""The pytest plugin: one mock chat server per session (per xdist worker), cleared before each test.
+
+Registered through the ``pytest11`` entry point, so installing bsky-chat-mock is enough. See
+docs/pytest-plugin.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from typing import Any
+
+import pytest
+
+from mockserver import MockChatServer
+from mockserver.service import DEFAULT_MEMBER_LIMIT, Config
+
+from .handle import Actor, ChatMock, format_journal
+
+CHAT_MOCK_KEY = pytest.StashKey[ChatMock]()
+FREEZEGUN_IGNORE = ["asyncio", "aiohttp", "selectors", "mockserver.server"]
+"""Modules whose time stays real under freezegun, so the server's event loop never stalls."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bsky-chat-mock", "bsky-chat-mock: a fake Bluesky group chat server")
+    options = [
+        ("host", "address the mock listens on (default 127.0.0.1)", "127.0.0.1"),
+        ("port", "port the mock listens on (default 0: a free one)", "0"),
+        ("seed", "seed for the mock's ids, names and codes (default: none)", None),
+        ("member-limit", f"member limit of new groups (default {DEFAULT_MEMBER_LIMIT})", None),
+        ("scenario", "scenario loaded before every test that has no chat_scenario marker", None),
+    ]
+    for name, help_text, default in options:
+        ini = f"chat_mock_{name.replace('-', '_')}"
+        group.addoption(f"--chat-mock-{name}", dest=ini, default=None, help=help_text)
+        parser.addini(ini, help_text, default=default)
+    group.addoption(
+        "--chat-mock-strict",
+        dest="chat_mock_strict",
+        action="store_true",
+        default=False,
+        help="check every answer of the mock against its lexicon (a bad one is a 500)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "chat_scenario(name_or_path): load this bsky-chat-mock scenario before the test")
+    try:
+        import freezegun
+    except ImportError:
+        return
+    freezegun.configure(extend_ignore_list=FREEZEGUN_IGNORE)
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(name, default=None)
+    if value is None:
+        value = config.getini(name)
+    return str(value) if value not in (None, "") else None
+
+
+def _int_setting(config: pytest.Config, name: str) -> int | None:
+    value = _setting(config, name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"{name.replace('_', '-')} must be a whole number, got {value!r}") from None
+
+
+@pytest.fixture(scope="session")
+def chat_mock_host(pytestconfig: pytest.Config) -> str:
+    """Address the session's mock listens on (override to change it)."""
+    return _setting(pytestconfig, "chat_mock_host") or "127.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def chat_mock_port(pytestconfig: pytest.Config) -> int:
+    """Port of the session's mock; 0 picks a free one (the default, and what xdist needs)."""
+    return _int_setting(pytestconfig, "chat_mock_port") or 0
+
+
+@pytest.fixture(scope="session")
+def chat_mock_seed(pytestconfig: pytest.Config) -> int | None:
+    """Seed of the mock's generated ids, names and codes."""
+    return _int_setting(pytestconfig, "chat_mock_seed")
+
+
+@pytest.fixture(scope="session")
+def chat_mock_member_limit(pytestconfig: pytest.Config) -> int:
+    """Member limit of groups created in the mock."""
+    return _int_setting(pytestconfig, "chat_mock_member_limit") or DEFAULT_MEMBER_LIMIT
+
+
+@pytest.fixture(scope="session")
+def chat_mock_server(
+    pytestconfig: pytest.Config,
+    chat_mock_host: str,
+    chat_mock_port: int,
+    chat_mock_seed: int | None,
+    chat_mock_member_limit: int,
+) -> Iterator[MockChatServer]:
+    """The running mock, one per test session (per xdist worker)."""
+    config = Config(
+        seed=chat_mock_seed,
+        member_limit=chat_mock_member_limit,
+        strict=bool(pytestconfig.getoption("chat_mock_strict", default=False)),
+    )
+    server = MockChatServer(chat_mock_host, chat_mock_port, config=config)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _scenario_for(request: pytest.FixtureRequest) -> str | None:
+    marker = request.node.get_closest_marker("chat_scenario")
+    if marker is not None:
+        if len(marker.args) != 1 or not isinstance(marker.args[0], str):
+            raise pytest.UsageError("chat_scenario takes one argument: a scenario name or path")
+        return str(marker.args[0])
+    return _setting(request.config, "chat_mock_scenario")
+
+
+@pytest.fixture
+def chat_mock(request: pytest.FixtureRequest, chat_mock_server: MockChatServer) -> Iterator[ChatMock]:
+    """The session's mock, emptied (or set to the test's scenario) before this test."""
+    mock = ChatMock(chat_mock_server)
+    mock.clear()
+    scenario = _scenario_for(request)
+    if scenario is not None:
+        mock.load_scenario(scenario)
+    request.node.stash[CHAT_MOCK_KEY] = mock
+    yield mock
+
+
+@pytest.fixture
+def chat_mock_client(chat_mock: ChatMock) -> Iterator[Callable[..., Any]]:
+    """A factory of ``atproto.Client`` objects logged in to the mock and proxied to chat.
+
+    ``chat_mock_client(actor)`` takes an :class:`Actor`, or a handle and a password.
+    """
+    try:
+        from atproto import Client
+    except ImportError:
+        raise pytest.UsageError(
+            "chat_mock_client needs the atproto package (the Bluesky Python SDK): pip install atproto"
+        ) from None
+
+    def login(actor: Actor | str, password: str | None = None) -> Any:
+        handle, secret = _credentials(chat_mock, actor, password)
+        client = Client(base_url=chat_mock.url)
+        client.login(handle, secret)
+        return client.with_bsky_chat_proxy()
+
+    yield login
+
+
+@pytest.fixture
+async def chat_mock_async_client(chat_mock: ChatMock) -> AsyncIterator[Callable[..., Any]]:
+    """Like ``chat_mock_client``, for async tests: ``await chat_mock_async_client(actor)``."""
+    try:
+        from atproto import AsyncClient
+    except ImportError:
+        raise pytest.UsageError(
+            "chat_mock_async_client needs the atproto package (the Bluesky Python SDK): pip install atproto"
+        ) from None
+
+    async def login(actor: Actor | str, password: str | None = None) -> Any:
+        handle, secret = _credentials(chat_mock, actor, password)
+        client = AsyncClient(base_url=chat_mock.url)
+        await client.login(handle, secret)
+        return client.with_bsky_chat_proxy()
+
+    yield login
+
+
+def _credentials(mock: ChatMock, actor: Actor | str, password: str | None) -> tuple[str, str]:
+    if isinstance(actor, Actor):
+        return actor.handle, password or actor.password
+    if password is None:
+        known = mock.actor_password(actor)
+        if known is None:
+            raise ValueError(f"No password for {actor!r}: pass one, or an Actor from chat_mock.create_actor")
+        password = known
+    return actor, password
+
+
+@pytest.fixture
+async def chat_mock_in_loop(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, aiohttp_server: Any
+) -> AsyncIterator[ChatMock]:
+    """A fresh mock running on the test's own event loop, through pytest-aiohttp's ``aiohttp_server``.
+
+    Needs pytest-aiohttp (which provides ``aiohttp_server``).
+    """
+    server = MockChatServer(
+        config=Config(
+            seed=_int_setting(pytestconfig, "chat_mock_seed"),
+            member_limit=_int_setting(pytestconfig, "chat_mock_member_limit") or DEFAULT_MEMBER_LIMIT,
+        )
+    )
+    test_server = await aiohttp_server(server.app)
+    mock = ChatMock(server, url=str(test_server.make_url("")).rstrip("/"))
+    scenario = _scenario_for(request)
+    if scenario is not None:
+        mock.load_scenario(scenario)
+    request.node.stash[CHAT_MOCK_KEY] = mock
+    yield mock
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    mock = item.stash.get(CHAT_MOCK_KEY, None)
+    if mock is not None and report.failed and call.when in ("call", "setup", "teardown"):
+        try:
+            text = format_journal(mock.journal, mock)
+        except Exception as e:  # the report must never hide the test's own failure
+            text = f"(the journal could not be read: {e})"
+        report.sections.append(("bsky-chat-mock journal", text))
+    return report
