@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test example lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+example: $(STAMP)
+	cd examples/downstream && ../../$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	@$(BIN)/python -c "import pytest_httpserver" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python bench/scenario_load.py
+	$(BIN)/python bench/fixture_cost.py
+	$(BIN)/python bench/scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver pytest_plugin scenarios tests bench

@@ -175,10 +175,24 @@ class MockChatServer:
         if loop is None or not loop.is_running() or threading.current_thread() is self._thread:
             return fn(self.service)
 
-        async def run() -> T:
-            return fn(self.service)
+        done = threading.Event()
+        outcome: list[Any] = []
 
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(10)
+        def run() -> None:
+            try:
+                outcome.append((True, fn(self.service)))
+            except BaseException as e:
+                outcome.append((False, e))
+            finally:
+                done.set()
+
+        loop.call_soon_threadsafe(run)
+        if not done.wait(10):
+            raise TimeoutError("the server did not run the call within 10 seconds")
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
     def reset(self) -> None:
         """Empty the state (actors, sessions, groups, faults: everything)."""

@@ -170,7 +170,8 @@ def test_sdk_client_factory_and_missing_package(project: pytest.Pytester) -> Non
                 request.getfixturevalue("chat_mock_client")
         """
     )
-    project.runpytest("-q").assert_outcomes(passed=2)
+    # in a subprocess: an in-process run would drop the SDK's lazily imported modules afterwards
+    project.runpytest_subprocess("-q").assert_outcomes(passed=2)
 
 
 def test_freezegun_keeps_serving_and_stamps_frozen_time(project: pytest.Pytester) -> None:
@@ -197,7 +198,8 @@ def test_freezegun_keeps_serving_and_stamps_frozen_time(project: pytest.Pytester
             assert (after - before).days == 1
         """
     )
-    project.runpytest("-q", "-p", "no:randomly").assert_outcomes(passed=2)
+    # in a subprocess: freezegun walks every loaded module, the outer run's SDK models included
+    project.runpytest_subprocess("-q").assert_outcomes(passed=2)
 
 
 def test_async_tests_and_in_loop_variant(project: pytest.Pytester) -> None:
@@ -228,7 +230,7 @@ def test_async_tests_and_in_loop_variant(project: pytest.Pytester) -> None:
             assert chat_mock_in_loop.scenario.codes == {"kicked": "kicked"}
         """
     )
-    project.runpytest("-q").assert_outcomes(passed=3)
+    project.runpytest_subprocess("-q").assert_outcomes(passed=3)
 
 
 def test_xdist_workers_each_get_a_clean_server(project: pytest.Pytester) -> None:
