@@ -16,6 +16,7 @@ from .chat_views import join_link_view
 from .clock import parse_iso
 from .errors import invalid_request, not_found
 from .lexicons import Lexicons
+from .recording import admin_line
 from .service import SERVICE_KEY, Service
 from .state import Actor, Convo
 from .xrpc import json_response, read_input
@@ -47,6 +48,8 @@ CLOCK_FIELDS: Json = {
     "set": {"type": "string", "format": "datetime"},
     "advance": {"type": "unknown", "description": "seconds, may be fractional or negative"},
     "reset": {"type": "boolean"},
+    "pin": {"type": "string", "format": "datetime", "description": "stop the clock at this time"},
+    "unpin": {"type": "boolean"},
 }
 OPEN: Json = {}
 CREATE_ACTOR = "mock.admin.createActor"
@@ -134,8 +137,10 @@ async def post_actor(request: web.Request) -> web.Response:
     """POST /_mock/actors: create an actor and log it in."""
     service = request.app[SERVICE_KEY]
     spec = await _body(request, CREATE_ACTOR, ACTOR_FIELDS)
-    actor = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
-    tokens = service.tokens.issue(service.state, actor)
+    with service.clock.frozen():
+        actor = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
+        tokens = service.tokens.issue(service.state, actor)
+        service.emit(admin_line("createActor", None, spec, service.clock.iso()))
     return json_response(
         {
             "did": actor.did,
@@ -160,7 +165,25 @@ async def patch_actor(request: web.Request) -> web.Response:
     actor = _actor(service, request.match_info["id"])
     spec = await _body(request, UPDATE_ACTOR, ACTOR_FIELDS)
     update_actor(service.state, service.lexicons, actor, spec)
+    service.emit(admin_line("updateActor", actor.did, spec, service.clock.iso()))
     return json_response(actor_json(actor))
+
+
+async def post_session(request: web.Request) -> web.Response:
+    """POST /_mock/actors/{id}/session: log an actor in without its password (what createSession gives)."""
+    service = request.app[SERVICE_KEY]
+    actor = _actor(service, request.match_info["id"])
+    tokens = service.tokens.issue(service.state, actor)
+    return json_response(
+        {"did": actor.did, "handle": actor.handle, "accessJwt": tokens.access_jwt, "refreshJwt": tokens.refresh_jwt}
+    )
+
+
+async def post_token(request: web.Request) -> web.Response:
+    """POST /_mock/actors/{id}/token: a fresh access token only (no session is recorded)."""
+    service = request.app[SERVICE_KEY]
+    actor = _actor(service, request.match_info["id"])
+    return json_response({"did": actor.did, "accessJwt": service.tokens.access_token(actor)})
 
 
 def convo_json(convo: Convo) -> Json:
@@ -212,6 +235,7 @@ async def patch_convo(request: web.Request) -> web.Response:
         convo.member_limit = limit
     if "moderationLock" in spec:
         convo.moderation_lock = spec["moderationLock"]
+    service.emit(admin_line("updateConvo", convo.id, spec, service.clock.iso()))
     return json_response(convo_json(convo))
 
 
@@ -277,6 +301,12 @@ async def get_state(request: web.Request) -> web.Response:
     return json_response(snapshot.dump(request.app[SERVICE_KEY]))
 
 
+async def get_snapshot(request: web.Request) -> web.Response:
+    """GET /_mock/snapshot: the state as a scenario file (YAML) that loads back exactly."""
+    text = snapshot.as_scenario(request.app[SERVICE_KEY])
+    return web.Response(text=text, content_type="application/yaml")
+
+
 async def put_state(request: web.Request) -> web.Response:
     """PUT /_mock/state: replace the state with a dump from GET /_mock/state."""
     service = request.app[SERVICE_KEY]
@@ -299,8 +329,14 @@ async def post_clock(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     body = await _body(request, SET_CLOCK, CLOCK_FIELDS)
     if len(body) != 1:
-        raise invalid_request("Give exactly one of set (a datetime), advance (seconds) or reset (true)")
-    if "set" in body:
+        raise invalid_request(
+            "Give exactly one of set (a datetime), advance (seconds), reset (true), pin (a datetime) or unpin (true)"
+        )
+    if "pin" in body:
+        service.clock.pin(parse_iso(body["pin"]))
+    elif "unpin" in body:
+        service.clock.pin(None)
+    elif "set" in body:
         service.clock.set(parse_iso(body["set"]))
     elif "advance" in body:
         seconds = body["advance"]
@@ -358,6 +394,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_mock/actors", post_actor)
     app.router.add_get("/_mock/actors/{id}", get_actor)
     app.router.add_patch("/_mock/actors/{id}", patch_actor)
+    app.router.add_post("/_mock/actors/{id}/session", post_session)
+    app.router.add_post("/_mock/actors/{id}/token", post_token)
     app.router.add_get("/_mock/convos", list_convos)
     app.router.add_get("/_mock/convos/{id}", get_convo)
     app.router.add_patch("/_mock/convos/{id}", patch_convo)
@@ -367,6 +405,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/scenario", current_scenario)
     app.router.add_get("/_mock/state", get_state)
     app.router.add_put("/_mock/state", put_state)
+    app.router.add_get("/_mock/snapshot", get_snapshot)
     app.router.add_get("/_mock/clock", get_clock)
     app.router.add_post("/_mock/clock", post_clock)
     app.router.add_get("/_mock/journal", get_journal)

@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 
 from . import admin, handlers, xrpc
 from .errors import XrpcError
+from .recording import call_line
 from .service import SERVICE_KEY, Config, Service
 
 log = logging.getLogger("mockserver")
@@ -83,7 +84,9 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         entry.update(status=response.status, error=None, message=None)
         return response
     finally:
-        service.journal.record(entry)
+        recorded = service.journal.record(entry)
+        if service.recorders:
+            service.emit(call_line(recorded))
 
 
 def create_app(config: Config | None = None, **settings: Any) -> web.Application:

@@ -9,11 +9,18 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import aiohttp
+
 from scenarios.model import ScenarioError, builtin_names, check, find
 
 from . import __version__
+from .recording import FileRecorder, is_recording
+from .recording import read as read_recording
+from .replay import replay, replay_async
 from .server import MockChatServer
 from .service import DEFAULT_MEMBER_LIMIT, Config
+from .snapshot import fetch_snapshot
+from .transcript import render as render_transcript
 
 DEFAULT_PORT = 2584
 
@@ -74,10 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--empty", action="store_true", help="start with an empty state instead of a scenario")
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API under /_mock/")
+    serve.add_argument("--record", metavar="PATH", help="append every call to PATH as JSON lines (a recording)")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on admin calls")
     commands.add_parser("scenarios", help="list the built-in scenarios with their descriptions")
     check = commands.add_parser("check", help="check a scenario file and say what is wrong with it")
     check.add_argument("file", help="a scenario file (YAML or JSON)")
+    replay = commands.add_parser(
+        "replay",
+        help="run a recording's calls again against a running mock; stop at the first difference",
+    )
+    replay.add_argument("file", help="a recording (JSON lines, from serve --record or --chat-mock-record)")
+    replay.add_argument("--url", required=True, help="base URL of the running mock, e.g. http://127.0.0.1:2584")
+    replay.add_argument("--admin-token", metavar="TOKEN", help="the mock's admin token, if it has one")
+    transcript = commands.add_parser("transcript", help="render a recording as a Markdown account, group by group")
+    transcript.add_argument("file", help="a recording (JSON lines)")
+    snapshot = commands.add_parser(
+        "snapshot", help="print the running mock's state as a scenario file (YAML) that loads back exactly"
+    )
+    snapshot.add_argument("--url", required=True, help="base URL of the running mock")
+    snapshot.add_argument("--admin-token", metavar="TOKEN", help="the mock's admin token, if it has one")
     return parser
 
 
@@ -91,17 +113,30 @@ async def serve(args: argparse.Namespace) -> None:
         admin_token=args.admin_token,
     )
     server = MockChatServer(args.host, args.port, config=config)
-    if not args.empty:
+    log = logging.getLogger("mockserver")
+    recording = not args.empty and is_recording(args.scenario)
+    if recording and args.no_admin:
+        raise ScenarioError(args.scenario, ["replaying a recording needs the admin API: drop --no-admin"])
+    if args.record:
+        recorder = FileRecorder(args.record)
+        server.service.recorders.append(recorder)
+        log.info("recording every call to %s", args.record)
+    if not args.empty and not recording:
         loaded = server.service.load_scenario(args.scenario)
-        logging.getLogger("mockserver").info(
-            "scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos)
-        )
+        log.info("scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos))
+    elif args.record:
+        server.service.started()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start_async()
     try:
+        if recording:
+            report = await replay_async(server.url, read_recording(args.scenario), args.admin_token)
+            log.info("recording %s: %s", args.scenario, report.text())
+            if not report.ok:
+                raise ScenarioError(args.scenario, [report.text()])
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
         await stop.wait()
     finally:
@@ -130,6 +165,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in builtin_names():
             description = " ".join(str(find(name).spec.get("description", "")).split())
             print(f"{name:20} {description}")
+    elif args.command == "replay":
+        try:
+            report = replay(args.url, read_recording(args.file), args.admin_token)
+        except (OSError, ValueError, RuntimeError, aiohttp.ClientError) as e:
+            print(f"bsky-chat-mock replay: {e}", file=sys.stderr)
+            return 1
+        print(report.text())
+        return 0 if report.ok else 1
+    elif args.command == "transcript":
+        try:
+            print(render_transcript(read_recording(args.file)))
+        except (OSError, ValueError) as e:
+            print(f"bsky-chat-mock transcript: {e}", file=sys.stderr)
+            return 1
+    elif args.command == "snapshot":
+        try:
+            print(fetch_snapshot(args.url, args.admin_token), end="")
+        except (OSError, RuntimeError, aiohttp.ClientError) as e:
+            print(f"bsky-chat-mock snapshot: {e}", file=sys.stderr)
+            return 1
     elif args.command == "check":
         try:
             source = find(args.file)

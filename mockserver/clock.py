@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 
@@ -32,6 +34,18 @@ class Clock:
         if self._pinned is not None:
             return self._pinned
         return datetime.now(timezone.utc) + self._offset
+
+    @contextmanager
+    def frozen(self) -> Iterator[datetime]:
+        """Hold the time still while one change is made, so everything it stamps agrees."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
+        self._pinned = self.now()
+        try:
+            yield self._pinned
+        finally:
+            self._pinned = None
 
     def pin(self, when: datetime | None) -> None:
         """Stop time at ``when`` (None lets it run again); scenarios load at exact times this way."""

@@ -44,6 +44,7 @@ class Ids:
 
     def load(self, data: dict[str, Any]) -> None:
         """Continue from a position given by :meth:`dump`."""
+        self.seed = data.get("seed")
         self.rng.setstate(_random_state(data["rng"]))
         self.faker.random.setstate(_random_state(data["faker"]))
         self._tid_last = int(data["tidLast"])

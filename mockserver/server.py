@@ -200,8 +200,21 @@ class MockChatServer:
 
     def load_scenario(self, scenario: str | Path | dict[str, Any] | ScenarioBuilder) -> LoadedScenario:
         """Load a built-in scenario (by name), a file (by path), a spec dict or a builder."""
-        from scenarios import ScenarioBuilder, ScenarioSource, find, load
+        from scenarios import LoadedActor, LoadedScenario, ScenarioBuilder, ScenarioError, ScenarioSource, find, load
 
+        from .recording import is_recording
+        from .recording import read as read_recording
+        from .replay import replay
+
+        if isinstance(scenario, (str, Path)) and is_recording(scenario):
+            if not self.running or self._loop is None:
+                raise ScenarioError(str(scenario), ["a recording is replayed over HTTP: start the server first"])
+            report = replay(self.url, read_recording(scenario), self.service.config.admin_token)
+            if not report.ok:
+                raise ScenarioError(str(scenario), [report.text()])
+            name = Path(scenario).name.rsplit(".", 1)[0]
+            actors = {h.split(".")[0]: LoadedActor(did, h, "password") for h, did in report.actors.items()}
+            return LoadedScenario(name, report.text(), actors)
         if isinstance(scenario, ScenarioBuilder):
             source = scenario.source()
         elif isinstance(scenario, dict):

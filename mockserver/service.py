@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -59,6 +60,8 @@ class Service:
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
         self.faults = Faults()
         self.journal = Journal()
+        self.recorders: list[Callable[[dict[str, Any]], None]] = []
+        """Called with every recording line (see recording.py): ``serve --record`` adds one."""
         self.scenario: ScenarioSource | None = None
         """The scenario loaded last (a reset can go back to it)."""
         self.loaded: LoadedScenario | None = None
@@ -70,6 +73,20 @@ class Service:
         self.scenario = self.loaded = None
         self.ids.seed = self.config.seed
         self.ids.reset()
+        self.started()
+
+    def emit(self, line: dict[str, Any]) -> None:
+        """Hand a recording line to every recorder."""
+        for recorder in self.recorders:
+            recorder(line)
+
+    def started(self, scenario: str | None = None) -> None:
+        """Record that the state was replaced (reset, scenario, dump): a new starting point."""
+        if self.recorders:
+            from .recording import start_line
+            from .snapshot import dump
+
+            self.emit(start_line(dump(self), scenario, self.clock.iso()))
 
     def load_scenario(self, name_or_path: str) -> LoadedScenario:
         """Load a built-in scenario by name, or a scenario file; all or nothing."""

@@ -82,7 +82,7 @@ def _build(cls: type, data: Json) -> Any:
     return cls(**data)
 
 
-def load(service: Service, data: Json) -> None:
+def load(service: Service, data: Json, *, record: bool = True) -> None:
     """Replace the state with a dump; a malformed dump is an ``InvalidRequest`` and changes nothing."""
     try:
         state = _state(data)
@@ -92,6 +92,8 @@ def load(service: Service, data: Json) -> None:
     if "ids" in data:
         service.ids.load(data["ids"])
     service.clock.set_offset_seconds(float(data.get("clockOffset", 0)))
+    if record:
+        service.started()
 
 
 def _state(data: Json) -> State:
@@ -154,3 +156,32 @@ def _convo_from(state: State, raw: Json) -> Convo:
         for did in event.audience:
             state.log_convos.setdefault(did, set()).add(convo.id)
     return convo
+
+
+def as_scenario(service: Service) -> str:
+    """The state as a scenario file (YAML) whose ``state`` section loads back exactly."""
+    import yaml
+
+    spec = {
+        "description": f"Snapshot of the mock's state at {service.clock.iso()}",
+        "state": dump(service),
+    }
+    text: str = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
+    return text
+
+
+def fetch_snapshot(url: str, admin_token: str | None = None) -> str:
+    """``GET /_mock/snapshot`` of a running mock: its state as a scenario file."""
+    import asyncio
+
+    import aiohttp
+
+    async def fetch() -> str:
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        async with aiohttp.ClientSession() as http, http.get(f"{url.rstrip('/')}/_mock/snapshot", headers=headers) as r:
+            text = await r.text()
+            if r.status != 200:
+                raise RuntimeError(f"GET /_mock/snapshot answered {r.status}: {text}")
+            return text
+
+    return asyncio.run(fetch())

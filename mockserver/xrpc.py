@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from .clock import iso
 from .errors import XrpcError, invalid_request
 from .lexicons import Lexicons
 from .service import Service
@@ -163,7 +164,9 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
     call = Call(service, nsid, params, body, viewer, claims)
-    output = registered.fn(call)
+    with service.clock.frozen() as now:
+        entry["time"] = iso(now)
+        output = registered.fn(call)
     entry["output"] = output
     if service.config.strict and defn.get("output"):
         problem = service.lexicons.output_problem(nsid, output)

@@ -11,6 +11,7 @@ from mockserver import MockChatServer
 from mockserver.accounts import create_actor
 from mockserver.errors import XrpcError
 from mockserver.faults import Fault
+from mockserver.recording import admin_line
 from mockserver.service import Service
 from scenarios import LoadedScenario
 
@@ -121,8 +122,10 @@ class ChatMock:
             spec["handle"] = handle
 
         def create(service: Service) -> Actor:
-            made = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
-            tokens = service.tokens.issue(service.state, made)
+            with service.clock.frozen():
+                made = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
+                tokens = service.tokens.issue(service.state, made)
+                service.emit(admin_line("createActor", None, spec, service.clock.iso()))
             headers = {
                 "Authorization": f"Bearer {tokens.access_jwt}",
                 "atproto-proxy": "did:web:api.bsky.chat#bsky_chat",

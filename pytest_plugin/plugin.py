@@ -6,12 +6,15 @@ docs/pytest-plugin.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mockserver import MockChatServer
+from mockserver.recording import ListRecorder
 from mockserver.service import DEFAULT_MEMBER_LIMIT, Config
 
 from .handle import Actor, ChatMock, format_journal
@@ -34,6 +37,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ini = f"chat_mock_{name.replace('-', '_')}"
         group.addoption(f"--chat-mock-{name}", dest=ini, default=None, help=help_text)
         parser.addini(ini, help_text, default=default)
+    group.addoption(
+        "--chat-mock-record",
+        dest="chat_mock_record",
+        default=None,
+        metavar="DIR",
+        help="write a recording of each test's calls to DIR/<test id>.jsonl (replay it with bsky-chat-mock replay)",
+    )
     group.addoption(
         "--chat-mock-strict",
         dest="chat_mock_strict",
@@ -115,6 +125,11 @@ def chat_mock_server(
         server.stop()
 
 
+def recording_name(nodeid: str) -> str:
+    """A file name for a test's recording, made from its node id."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") + ".jsonl"
+
+
 def _scenario_for(request: pytest.FixtureRequest) -> str | None:
     marker = request.node.get_closest_marker("chat_scenario")
     if marker is not None:
@@ -128,12 +143,21 @@ def _scenario_for(request: pytest.FixtureRequest) -> str | None:
 def chat_mock(request: pytest.FixtureRequest, chat_mock_server: MockChatServer) -> Iterator[ChatMock]:
     """The session's mock, emptied (or set to the test's scenario) before this test."""
     mock = ChatMock(chat_mock_server)
-    mock.clear()
-    scenario = _scenario_for(request)
-    if scenario is not None:
-        mock.load_scenario(scenario)
-    request.node.stash[CHAT_MOCK_KEY] = mock
-    yield mock
+    record_dir = request.config.getoption("chat_mock_record", default=None)
+    recorder = ListRecorder() if record_dir else None
+    if recorder is not None:
+        chat_mock_server.call(lambda s: s.recorders.append(recorder))
+    try:
+        mock.clear()
+        scenario = _scenario_for(request)
+        if scenario is not None:
+            mock.load_scenario(scenario)
+        request.node.stash[CHAT_MOCK_KEY] = mock
+        yield mock
+    finally:
+        if recorder is not None:
+            chat_mock_server.call(lambda s: s.recorders.remove(recorder))
+            recorder.write(Path(record_dir) / recording_name(request.node.nodeid))
 
 
 @pytest.fixture

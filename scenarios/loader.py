@@ -70,6 +70,7 @@ def load(service: Service, scenario: ScenarioSource, *, checked: bool = False) -
         raise ScenarioError(scenario.source, [f"(top): {e}"]) from e
     service.scenario = scenario
     service.loaded = loaded
+    service.started(scenario.name)
     return loaded
 
 
@@ -105,6 +106,8 @@ def _build(service: Service, scenario: ScenarioSource) -> LoadedScenario:
 
 def _fill(service: Service, scenario: ScenarioSource, clock: _Clock) -> LoadedScenario:
     spec = scenario.spec
+    if "state" in spec:
+        return _exact(service, scenario)
     service.state = state = State()
     loaded = LoadedScenario(scenario.name, spec.get("description", ""))
     actors: dict[str, Actor] = {}
@@ -130,6 +133,28 @@ def _fill(service: Service, scenario: ScenarioSource, clock: _Clock) -> LoadedSc
         if fault.get("actor") in actors:
             fault["actor"] = actors[fault["actor"]].did
         service.faults.add(fault)
+    return loaded
+
+
+def _exact(service: Service, scenario: ScenarioSource) -> LoadedScenario:
+    from mockserver import snapshot
+    from mockserver.errors import XrpcError
+
+    service.clock.pin(None)
+    try:
+        snapshot.load(service, scenario.spec["state"], record=False)
+    except XrpcError as e:
+        raise ScenarioError(scenario.source, [f"state: {e.message}"]) from None
+    loaded = LoadedScenario(scenario.name, scenario.spec.get("description", ""))
+    for actor in service.state.actors.values():
+        key = actor.handle.split(".")[0]
+        loaded.actors[key if key not in loaded.actors else actor.handle] = LoadedActor(
+            actor.did, actor.handle, actor.password
+        )
+    for convo in service.state.convos.values():
+        loaded.convos[convo.id] = convo.id
+        if convo.link is not None:
+            loaded.codes[convo.id] = convo.link.code
     return loaded
 
 

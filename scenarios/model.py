@@ -110,6 +110,10 @@ def member_key(member: str | Json) -> str:
 
 
 def _references(spec: Json) -> Iterable[str]:
+    if "state" in spec:
+        extra = sorted(set(spec) - {"state", "description", "seed"})
+        if extra:
+            yield f"(top): a scenario with a state has only description and seed beside it, not {', '.join(extra)}"
     if "clock" in spec:
         try:
             datetime.fromisoformat(str(spec["clock"]).replace("Z", "+00:00"))

@@ -1,0 +1,195 @@
+"""Replay: run a recording's calls again against a mock server and stop at the first difference.
+
+Each call is made as its recorded actor (with a token from the admin API, so no password is
+needed), at its recorded time (the server's clock is pinned to it), after the recorded starting
+state is put back. Passwords are never recorded: after a replay, the recorded accounts' password
+is ``password``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from .journal import REDACTED, redact
+from .lexicons import bundled
+
+Json = dict[str, Any]
+REPLAY_PASSWORD = "password"
+SESSION_METHODS = ("com.atproto.server.refreshSession", "com.atproto.server.deleteSession")
+
+
+@dataclass
+class Mismatch:
+    """The first call whose answer differs from the recorded one."""
+
+    line: int
+    seq: int | None
+    method: str
+    actor: str | None
+    expected: Json
+    got: Json
+
+    def text(self) -> str:
+        """A report a person can act on."""
+        return (
+            f"line {self.line} (call #{self.seq}, {self.method} as {self.actor or 'anonymous'}) answered differently:\n"
+            f"  recorded: {json.dumps(self.expected, ensure_ascii=False)[:2000]}\n"
+            f"  replayed: {json.dumps(self.got, ensure_ascii=False)[:2000]}"
+        )
+
+
+@dataclass
+class ReplayReport:
+    """What a replay did, and where it stopped if it did."""
+
+    starts: int = 0
+    admin: int = 0
+    calls: int = 0
+    mismatch: Mismatch | None = None
+    actors: dict[str, str] = field(default_factory=dict)
+    """Handle -> DID of the accounts in the last starting state."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every call answered as recorded."""
+        return self.mismatch is None
+
+    def text(self) -> str:
+        """A one-paragraph summary."""
+        head = f"replayed {self.calls} call(s), {self.admin} admin change(s), {self.starts} starting state(s)"
+        return head + (": every answer matched" if self.ok else f"; stopped at {self.mismatch.text()}")  # type: ignore[union-attr]
+
+
+def _passwords(body: Json) -> Json:
+    return {k: (REPLAY_PASSWORD if k == "password" and v == REDACTED else v) for k, v in body.items()}
+
+
+def _query(params: Json) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, value in params.items():
+        for item in value if isinstance(value, list) else [value]:
+            out.append((name, "true" if item is True else "false" if item is False else str(item)))
+    return out
+
+
+class _Replayer:
+    def __init__(self, http: aiohttp.ClientSession, url: str, admin_token: str | None) -> None:
+        self.http = http
+        self.url = url.rstrip("/")
+        self.admin_headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self.refresh: dict[str, str] = {}
+        self.report = ReplayReport()
+
+    async def admin(self, method: str, path: str, body: Json | None = None) -> Json:
+        async with self.http.request(method, self.url + path, json=body, headers=self.admin_headers) as r:
+            data: Json = await r.json(content_type=None) if r.content_length != 0 else {}
+            if r.status >= 400:
+                raise RuntimeError(f"admin call {method} {path} failed: {r.status} {data}")
+            return data
+
+    async def start(self, line: Json) -> None:
+        state = dict(line["state"])
+        state["actors"] = [_passwords(a) for a in state["actors"]]
+        await self.admin("PUT", "/_mock/state", state)
+        self.refresh = {}
+        self.report.starts += 1
+        self.report.actors = {a["handle"]: a["did"] for a in state["actors"]}
+
+    async def change(self, line: Json) -> None:
+        body = _passwords(line.get("body") or {})
+        if line.get("time"):
+            await self.admin("POST", "/_mock/clock", {"pin": line["time"]})
+        if line["op"] == "createActor":
+            await self.admin("POST", "/_mock/actors", body)
+        elif line["op"] == "updateActor":
+            await self.admin("PATCH", f"/_mock/actors/{line['target']}", body)
+        elif line["op"] == "updateConvo":
+            await self.admin("PATCH", f"/_mock/convos/{line['target']}", body)
+        else:
+            raise ValueError(f"unknown admin op {line['op']!r}")
+        self.report.admin += 1
+
+    async def call(self, number: int, line: Json) -> Json:
+        await self.admin("POST", "/_mock/clock", {"pin": line["time"]})
+        method, actor = line["method"], line.get("actor")
+        if method == "com.atproto.server.createSession" and line.get("status") == 200:
+            did = (line.get("output") or {}).get("did")
+            session = await self.admin("POST", f"/_mock/actors/{did}/session")
+            assert isinstance(did, str)
+            self.refresh[did] = session["refreshJwt"]
+            got: Json = {"status": 200, "error": None, "output": redact(_session_output(line, session))}
+            return got
+        headers: dict[str, str] = {}
+        if actor and method in SESSION_METHODS:
+            headers["Authorization"] = f"Bearer {self.refresh.get(actor, '')}"
+        elif actor:
+            token = await self.admin("POST", f"/_mock/actors/{actor}/token")
+            headers["Authorization"] = f"Bearer {token['accessJwt']}"
+        url = f"{self.url}/xrpc/{method}"
+        if line.get("input") is not None:
+            request = self.http.post(url, json=_passwords(line["input"]), headers=headers)
+        elif _is_procedure(line):
+            request = self.http.post(url, headers=headers, params=_query(line.get("params") or {}))
+        else:
+            request = self.http.get(url, headers=headers, params=_query(line.get("params") or {}))
+        async with request as r:
+            text = await r.text()
+            body = json.loads(text) if text else None
+            status = r.status
+        if status == 200 and isinstance(body, dict) and method == "com.atproto.server.refreshSession" and actor:
+            self.refresh[actor] = body["refreshJwt"]
+        if status >= 400 and isinstance(body, dict):
+            return {"status": status, "error": body.get("error"), "output": None}
+        return {"status": status, "error": None, "output": redact(body)}
+
+
+def _is_procedure(line: Json) -> bool:
+    defn = bundled().method(line["method"]) or {}
+    return defn.get("type") == "procedure"
+
+
+def _session_output(line: Json, session: Json) -> Json:
+    recorded: Json = line.get("output") or {}
+    return {**recorded, "did": session["did"], "handle": session["handle"]}
+
+
+def _expected(line: Json) -> Json:
+    if line.get("status", 0) >= 400 or line.get("status") == 0:
+        return {"status": line.get("status"), "error": line.get("error"), "output": None}
+    return {"status": line.get("status"), "error": None, "output": line.get("output")}
+
+
+async def replay_async(url: str, lines: list[Json], admin_token: str | None = None) -> ReplayReport:
+    """Replay recording lines against the mock at ``url``; stops at the first difference."""
+    async with aiohttp.ClientSession() as http:
+        replayer = _Replayer(http, url, admin_token)
+        try:
+            for number, line in enumerate(lines, start=1):
+                if line["type"] == "start":
+                    await replayer.start(line)
+                elif line["type"] == "admin":
+                    await replayer.change(line)
+                else:
+                    if line.get("status") == 0:
+                        continue  # a connection dropped by a fault: nothing was answered
+                    got = await replayer.call(number, line)
+                    replayer.report.calls += 1
+                    expected = _expected(line)
+                    if got != expected:
+                        replayer.report.mismatch = Mismatch(
+                            number, line.get("seq"), line["method"], line.get("actor"), expected, got
+                        )
+                        break
+        finally:
+            await replayer.admin("POST", "/_mock/clock", {"unpin": True})
+        return replayer.report
+
+
+def replay(url: str, lines: list[Json], admin_token: str | None = None) -> ReplayReport:
+    """:func:`replay_async` for code without a running event loop."""
+    return asyncio.run(replay_async(url, lines, admin_token))
