@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test example lint bench clean
+.PHONY: serve test example ts-check lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/scenario_load.py
 	$(BIN)/python bench/fixture_cost.py
 	$(BIN)/python bench/scale.py
+
+ts-check: $(STAMP)
+	tests/js/run.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver pytest_plugin scenarios tests bench

@@ -6,6 +6,7 @@ Admin bodies are validated by lexrpc too, against the mock's own small lexicons 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,6 +24,9 @@ from .xrpc import json_response, read_input
 
 Json = dict[str, Any]
 T = TypeVar("T")
+RECENT_MESSAGES = 8
+"""How many of a group's latest messages the admin view (and the state page) shows."""
+PAGE = files("mockserver").joinpath("static").joinpath("index.html")
 
 _DECLARATION = {"type": "string", "description": "all, none or following"}
 ACTOR_FIELDS: Json = {
@@ -202,6 +206,12 @@ def convo_json(convo: Convo) -> Json:
         "joinRequests": [r.did for r in convo.requests.values()],
         "kicked": sorted(convo.kicked),
         "messageCount": len(convo.messages),
+        "recentMessages": [
+            {"id": m.id, "system": m.system["$type"].split("#systemMessageData")[-1]}
+            if m.system is not None
+            else {"id": m.id, "sender": m.sender, "text": m.text}
+            for m in convo.messages[-RECENT_MESSAGES:]
+        ],
     }
 
 
@@ -348,6 +358,16 @@ async def post_clock(request: web.Request) -> web.Response:
     return json_response(_clock_json(service))
 
 
+async def state_page(request: web.Request) -> web.Response:
+    """GET /_mock/: the state page (actors, groups, latest calls, and controls)."""
+    return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html")
+
+
+async def get_version(request: web.Request) -> web.Response:
+    """GET /_mock/version: a number that changes whenever there is something new to show."""
+    return json_response({"version": request.app[SERVICE_KEY].version})
+
+
 async def get_journal(request: web.Request) -> web.Response:
     """GET /_mock/journal?since=SEQ&limit=N: the XRPC calls after ``since``, oldest first."""
     journal = request.app[SERVICE_KEY].journal
@@ -409,6 +429,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/clock", get_clock)
     app.router.add_post("/_mock/clock", post_clock)
     app.router.add_get("/_mock/journal", get_journal)
+    app.router.add_get("/_mock/", state_page)
+    app.router.add_get("/_mock/version", get_version)
     app.router.add_get("/_mock/faults", list_faults)
     app.router.add_post("/_mock/faults", post_fault)
     app.router.add_delete("/_mock/faults", delete_faults)

@@ -50,11 +50,37 @@ async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return xrpc.json_response(body, status=500)
 
 
+CORS_HEADERS = "authorization, content-type, atproto-proxy, atproto-accept-labelers"
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Let browser apps on the allowed origins call XRPC and the admin API (preflights included)."""
+    origins = request.app[SERVICE_KEY].config.cors_origins
+    origin = request.headers.get("Origin")
+    allowed = origin is not None and ("*" in origins or origin in origins)
+    if request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
+        if not allowed:
+            return xrpc.json_response({"error": "Forbidden", "message": f"Origin {origin} is not allowed"}, 403)
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response = await handler(request)
+    if allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else str(origin)
+        response.headers["Access-Control-Expose-Headers"] = "content-type"
+        if "*" not in origins:
+            response.headers["Vary"] = "Origin"
+    return response
+
+
 @web.middleware
 async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With an admin token configured, admin calls must carry it."""
     token = request.app[SERVICE_KEY].config.admin_token
-    guarded = bool(token) and request.path.startswith("/_mock/")
+    guarded = bool(token) and request.path.startswith("/_mock/") and request.path != "/_mock/"
     if guarded and request.headers.get("Authorization") != f"Bearer {token}":
         raise XrpcError("AuthenticationRequired", "The admin API needs 'Authorization: Bearer <admin token>'", 401)
     return await handler(request)
@@ -89,13 +115,18 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
             service.emit(call_line(recorded))
 
 
+async def _no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 def create_app(config: Config | None = None, **settings: Any) -> web.Application:
     """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
     service = Service(config or Config(**settings))
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
-    app = web.Application(middlewares=[xrpc_errors, admin_guard], client_max_size=service.config.max_body + 1)
+    app = web.Application(middlewares=[cors, xrpc_errors, admin_guard], client_max_size=service.config.max_body + 1)
     app[SERVICE_KEY] = service
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
+    app.router.add_get("/favicon.ico", _no_icon)
     if service.config.admin:
         admin.add_routes(app)
     return app

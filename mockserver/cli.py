@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API under /_mock/")
     serve.add_argument("--record", metavar="PATH", help="append every call to PATH as JSON lines (a recording)")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on admin calls")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser calls from ORIGIN (repeatable; default: any origin)",
+    )
     commands.add_parser("scenarios", help="list the built-in scenarios with their descriptions")
     check = commands.add_parser("check", help="check a scenario file and say what is wrong with it")
     check.add_argument("file", help="a scenario file (YAML or JSON)")
@@ -111,6 +117,7 @@ async def serve(args: argparse.Namespace) -> None:
         member_limit=args.member_limit,
         admin=not args.no_admin,
         admin_token=args.admin_token,
+        cors_origins=tuple(args.cors_origin or ["*"]),
     )
     server = MockChatServer(args.host, args.port, config=config)
     log = logging.getLogger("mockserver")
@@ -138,6 +145,8 @@ async def serve(args: argparse.Namespace) -> None:
             if not report.ok:
                 raise ScenarioError(args.scenario, [report.text()])
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
+        if not args.no_admin:
+            log.info("state page: %s/_mock/", server.url)
         await stop.wait()
     finally:
         await server.stop_async()

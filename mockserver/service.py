@@ -40,6 +40,8 @@ class Config:
     """Serve the admin API under ``/_mock/``."""
     admin_token: str | None = None
     """When set, admin calls need ``Authorization: Bearer <admin_token>``."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """Origins allowed to call from a browser (``*``: any)."""
 
 
 class Service:
@@ -60,6 +62,8 @@ class Service:
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
         self.faults = Faults()
         self.journal = Journal()
+        self.generation = 0
+        """Bumped by every change outside XRPC (resets, scenarios, admin edits)."""
         self.recorders: list[Callable[[dict[str, Any]], None]] = []
         """Called with every recording line (see recording.py): ``serve --record`` adds one."""
         self.scenario: ScenarioSource | None = None
@@ -77,11 +81,19 @@ class Service:
 
     def emit(self, line: dict[str, Any]) -> None:
         """Hand a recording line to every recorder."""
+        if line.get("type") == "admin":
+            self.generation += 1
         for recorder in self.recorders:
             recorder(line)
 
+    @property
+    def version(self) -> int:
+        """A number that grows with every change the state page should show."""
+        return self.journal.last_seq + self.generation
+
     def started(self, scenario: str | None = None) -> None:
         """Record that the state was replaced (reset, scenario, dump): a new starting point."""
+        self.generation += 1
         if self.recorders:
             from .recording import start_line
             from .snapshot import dump
