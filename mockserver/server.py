@@ -135,6 +135,10 @@ class MockChatServer:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self.stop_async())
+            leftover = asyncio.all_tasks(loop)  # handlers of clients that never finished
+            for task in leftover:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 

@@ -1,0 +1,149 @@
+"""Soak: a bounded, seeded mix of tens of thousands of calls; afterwards every invariant holds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections import Counter
+from typing import Any
+
+import aiohttp
+
+from mockserver import MockChatServer
+from mockserver.state import State
+
+Json = dict[str, Any]
+CALLS = int(os.environ.get("SOAK_CALLS", "20000"))
+CONCURRENCY = 16
+ACTORS = 30
+GROUPS = 8
+FIGURES: Counter[str] = Counter()
+
+
+def check_invariants(state: State) -> int:
+    """Assert every structural invariant of the state; returns how many checks ran."""
+    checks = 0
+    for convo in state.convos.values():
+        assert len(convo.members) <= convo.member_limit, (convo.id, len(convo.members), convo.member_limit)
+        owners = [m for m in convo.members.values() if m.role == "owner"]
+        assert len(owners) <= 1 and all(m.did == convo.owner for m in owners)
+        for did, member in convo.members.items():
+            assert did in state.actors and convo.id in state.member_convos.get(did, set())
+            assert member.unread >= 0 and member.status in ("request", "accepted")
+            assert did not in convo.requests and did not in convo.kicked
+        for did, request in convo.requests.items():
+            assert state.outgoing_requests[did][convo.id] is request
+        assert not convo.link or state.links[convo.link.code] is convo.link
+        assert [m.seq for m in convo.messages] == list(range(len(convo.messages)))
+        assert all(convo.message_ids[m.id] is m for m in convo.messages)
+        assert convo.event_revs == sorted(set(convo.event_revs))
+        checks += 9
+    for did, convo_ids in state.member_convos.items():
+        assert all(did in state.convos[c].members for c in convo_ids), did
+        checks += 1
+    for did, requests in state.outgoing_requests.items():
+        assert all(state.convos[c].requests.get(did) is r for c, r in requests.items())
+        checks += 1
+    return checks
+
+
+async def test_soak_mixed_workload(server: MockChatServer) -> None:
+    rng = random.Random(2584)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
+
+        async def admin(path: str, body: Json) -> Json:
+            async with http.post(f"{server.url}/_mock/{path}", json=body) as r:
+                out: Json = await r.json()
+                return out
+
+        actors = [await admin("actors", {"handle": f"soak{i}.test"}) for i in range(ACTORS)]
+        tokens = {a["did"]: a["accessJwt"] for a in actors}
+        dids = list(tokens)
+        convos: list[str] = []
+        codes: list[str] = []
+
+        async def xrpc(did: str, nsid: str, body: Json | None = None, **params: Any) -> tuple[int, Json]:
+            headers = {"Authorization": f"Bearer {tokens[did]}"}
+            url = f"{server.url}/xrpc/{nsid}"
+            request = (
+                http.post(url, json=body, headers=headers)
+                if body is not None
+                else http.get(url, params=params, headers=headers)
+            )
+            async with request as r:
+                FIGURES["calls"] += 1
+                FIGURES[str(r.status)] += 1
+                out: Json = await r.json() if r.status != 200 or r.content_length else {}
+                assert r.status < 500, (nsid, body, params, out)
+                return r.status, out
+
+        for g in range(GROUPS):
+            owner = dids[g]
+            status, out = await xrpc(
+                owner, "chat.bsky.group.createGroup", {"name": f"Soak {g}", "members": rng.sample(dids, 5)}
+            )
+            assert status == 200
+            convos.append(out["convo"]["id"])
+            status, out = await xrpc(
+                owner,
+                "chat.bsky.group.createJoinLink",
+                {"convoId": convos[-1], "joinRule": "anyone", "requireApproval": g % 2 == 0},
+            )
+            codes.append(out["joinLink"]["code"])
+        for convo in convos:
+            async with http.patch(f"{server.url}/_mock/convos/{convo}", json={"memberLimit": 12}) as r:
+                assert r.status == 200
+
+        async def one(i: int) -> None:
+            who = rng.choice(dids)
+            g = rng.randrange(GROUPS)
+            convo, owner = convos[g], dids[g]
+            op = rng.random()
+            if op < 0.25:
+                await xrpc(who, "chat.bsky.convo.sendMessage", {"convoId": convo, "message": {"text": f"m{i}"}})
+            elif op < 0.35:
+                await xrpc(who, "chat.bsky.group.requestJoin", {"code": codes[g]})
+            elif op < 0.42:
+                await xrpc(owner, "chat.bsky.group.addMembers", {"convoId": convo, "members": rng.sample(dids, 2)})
+            elif op < 0.47:
+                await xrpc(owner, "chat.bsky.group.removeMembers", {"convoId": convo, "members": [who]})
+            elif op < 0.52:
+                await xrpc(who, "chat.bsky.convo.leaveConvo", {"convoId": convo})
+            elif op < 0.56:
+                await xrpc(owner, "chat.bsky.group.approveJoinRequest", {"convoId": convo, "member": who})
+            elif op < 0.58:
+                await xrpc(owner, "chat.bsky.group.rejectJoinRequest", {"convoId": convo, "member": who})
+            elif op < 0.60:
+                nsid = "chat.bsky.convo.lockConvo" if rng.random() < 0.5 else "chat.bsky.convo.unlockConvo"
+                await xrpc(owner, nsid, {"convoId": convo})
+            elif op < 0.62:
+                await xrpc(who, "chat.bsky.group.withdrawJoinRequest", {"convoId": convo})
+            elif op < 0.70:
+                await xrpc(who, "chat.bsky.convo.getConvo", convoId=convo)
+            elif op < 0.78:
+                await xrpc(who, "chat.bsky.convo.getLog")
+            elif op < 0.84:
+                await xrpc(who, "chat.bsky.convo.listConvos", limit=20)
+            elif op < 0.90:
+                await xrpc(who, "chat.bsky.convo.getMessages", convoId=convo, limit=20)
+            elif op < 0.95:
+                await xrpc(who, "chat.bsky.convo.acceptConvo", {"convoId": convo})
+            else:
+                await xrpc(owner, "chat.bsky.group.editGroup", {"convoId": convo, "name": f"Soak {g} #{i}"})
+
+        queue = iter(range(CALLS))
+
+        async def worker() -> None:
+            for i in queue:
+                await one(i)
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(CONCURRENCY))), timeout=600)
+        # the views agree with the state
+        for g, convo in enumerate(convos):
+            status, out = await xrpc(dids[g], "chat.bsky.convo.getConvo", convoId=convo)
+            if status == 200:
+                assert out["convo"]["kind"]["memberCount"] == len(server.state.convos[convo].members)
+    FIGURES["invariant checks"] = server.call(lambda s: check_invariants(s.state))
+    assert FIGURES["calls"] >= CALLS and FIGURES["500"] == 0
+    print(f"\nsoak figures: {dict(FIGURES)}")
