@@ -16,6 +16,7 @@ ACCESS_SCOPE = "com.atproto.access"
 REFRESH_SCOPE = "com.atproto.refresh"
 ACCESS_TTL = 2 * 60 * 60
 REFRESH_TTL = 90 * 24 * 60 * 60
+VERIFIED_CACHE = 10_000
 
 Scope = Literal["access", "refresh"]
 
@@ -36,6 +37,8 @@ class Tokens:
         self._clock = clock
         self._ids = ids
         self.service_did = service_did
+        self._verified: dict[str, dict[str, Any]] = {}
+        """Claims of tokens whose signature was checked already (expiry and revocation are checked each time)."""
 
     def issue(self, state: State, actor: Actor) -> SessionTokens:
         """New access and refresh tokens for ``actor``; the refresh token is recorded as live."""

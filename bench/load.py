@@ -1,0 +1,120 @@
+"""Throughput and latency of the mock against a bare aiohttp handler, side by side.
+
+The mock (``bsky-chat-mock serve``) and the bare handler (bench/bare.py, answering a fixed JSON
+body as big as the mock's getConvo answer) each run in their own process, and so does the load
+generator (bench/loadgen.py). Run: ``.venv/bin/python bench/load.py [--requests 3000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).parent
+PY = sys.executable
+CONCURRENCY = (1, 8, 64)
+
+
+def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    return proc, line.strip().rsplit(" ", 1)[1]
+
+
+def load(requests: list[list[Any]], concurrency: int, errors_ok: bool = False) -> dict[str, float]:
+    spec = json.dumps({"requests": requests, "concurrency": concurrency, "errors_ok": errors_ok})
+    out = subprocess.run([PY, str(HERE / "loadgen.py")], input=spec, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def setup(url: str, joiners: int) -> dict[str, Any]:
+    """A group of 20 with 200 messages and an approval link, and ``joiners`` accounts to use it."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        owner = http.post("/_mock/actors", json={"handle": "owner.test"}).json()
+        members = [http.post("/_mock/actors", json={}).json() for _ in range(19)]
+        auth = {"Authorization": f"Bearer {owner['accessJwt']}"}
+        convo = http.post(
+            "/xrpc/chat.bsky.group.createGroup",
+            headers=auth,
+            json={"name": "Bench", "members": [m["did"] for m in members]},
+        ).json()["convo"]["id"]
+        for i in range(200):
+            http.post(
+                "/xrpc/chat.bsky.convo.sendMessage",
+                headers=auth,
+                json={"convoId": convo, "message": {"text": f"message number {i}"}},
+            )
+        code = http.post(
+            "/xrpc/chat.bsky.group.createJoinLink",
+            headers=auth,
+            json={"convoId": convo, "joinRule": "anyone", "requireApproval": True},
+        ).json()
+        others = [http.post("/_mock/actors", json={}).json()["accessJwt"] for _ in range(joiners)]
+        size = len(http.get("/xrpc/chat.bsky.convo.getConvo", params={"convoId": convo}, headers=auth).content)
+    return {"auth": auth, "convo": convo, "code": code["joinLink"]["code"], "joiners": others, "size": size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    args = parser.parse_args()
+    n = args.requests
+    mock, url = start([PY, "-m", "mockserver", "serve", "--port", "0", "--empty", "--log-level", "WARNING"])
+    try:
+        ctx = setup(url, n * len(CONCURRENCY))
+        bare, bare_url = start([PY, str(HERE / "bare.py"), str(ctx["size"])])
+        try:
+            x = f"{url}/xrpc/chat.bsky."
+            cid, auth = ctx["convo"], ctx["auth"]
+            calls = {
+                "getConvo": lambda i: ["GET", f"{x}convo.getConvo?convoId={cid}", auth, None],
+                "getMessages": lambda i: ["GET", f"{x}convo.getMessages?convoId={cid}&limit=50", auth, None],
+                "listConvos": lambda i: ["GET", f"{x}convo.listConvos", auth, None],
+                "sendMessage": lambda i: [
+                    "POST",
+                    f"{x}convo.sendMessage",
+                    auth,
+                    {"convoId": cid, "message": {"text": f"load {i}"}},
+                ],
+            }
+            rows = []
+            joiner = iter(ctx["joiners"])
+            for c in CONCURRENCY:
+                base = load([["GET", f"{bare_url}/x", {}, None]] * n, c)
+                rows.append(("bare handler", c, base, 1.0))
+                for name, make in calls.items():
+                    result = load([make(i) for i in range(n)], c)
+                    rows.append((name, c, result, result["rps"] / base["rps"]))
+                join = [
+                    [
+                        "POST",
+                        f"{x}group.requestJoin",
+                        {"Authorization": f"Bearer {next(joiner)}"},
+                        {"code": ctx["code"]},
+                    ]
+                    for _ in range(n)
+                ]
+                result = load(join, c)
+                rows.append(("requestJoin", c, result, result["rps"] / base["rps"]))
+        finally:
+            bare.kill()
+    finally:
+        mock.kill()
+    print(f"getConvo answer: {ctx['size']} bytes (the bare handler answers as many); {n} requests per row")
+    print(f"{'call':14} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>6}")
+    for name, c, r, ratio in rows:
+        print(
+            f"{name:14} {c:4d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:8.2f} {int(r['errors']):6d}"
+        )
+
+
+if __name__ == "__main__":
+    main()
