@@ -24,8 +24,10 @@ example: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python -c "import pytest_httpserver" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scenario_load.py
 	$(BIN)/python bench/fixture_cost.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/scale.py
 
 ts-check: $(STAMP)

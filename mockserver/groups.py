@@ -68,7 +68,7 @@ def add_members(service: Service, caller: Actor, convo_id: str, members: list[st
         add_member(state, convo, did, role="standard", status="request", added_by=caller.did, joined_seq=seq)
         log(service, convo, "logBeginConvo", {did})
         data = {"member": referred(did), "role": "standard", "addedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", set(convo.members))
+        system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", convo.everyone())
     return convo, wanted
 
 
@@ -85,7 +85,7 @@ def remove_members(service: Service, caller: Actor, convo_id: str, members: list
         convo.kicked.add(did)
         log(service, convo, "logLeaveConvo", {did})
         data = {"member": referred(did), "removedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", set(convo.members))
+        system_message(service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", convo.everyone())
     return convo
 
 
@@ -96,7 +96,7 @@ def edit_group(service: Service, caller: Actor, convo_id: str, name: str) -> Con
     if name != convo.name:
         data = {"oldName": convo.name, "newName": name}
         convo.name = name
-        system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", set(convo.members))
+        system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", convo.everyone())
     return convo
 
 
@@ -106,7 +106,7 @@ def lock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     require_unlocked(convo)
     convo.lock_status = "locked"
     data = {"lockedBy": referred(caller.did)}
-    system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", set(convo.members))
+    system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", convo.everyone())
     return convo
 
 
@@ -120,7 +120,7 @@ def unlock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     if convo.lock_status == "locked":
         convo.lock_status = "unlocked"
         data = {"unlockedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", set(convo.members))
+        system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", convo.everyone())
     return convo
 
 
@@ -134,12 +134,12 @@ def leave_convo(service: Service, caller: Actor, convo_id: str) -> tuple[Convo, 
         convo.lock_status = "locked-permanently"
         data = {"lockedBy": referred(caller.did)}
         system_message(
-            service, convo, "systemMessageDataLockConvoPermanently", data, "logLockConvoPermanently", set(convo.members)
+            service, convo, "systemMessageDataLockConvoPermanently", data, "logLockConvoPermanently", convo.everyone()
         )
     drop_member(state, convo, caller.did)
     leave = log(service, convo, "logLeaveConvo", {caller.did})
     data = {"member": referred(caller.did)}
-    system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", set(convo.members))
+    system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
     return convo, leave.rev
 
 

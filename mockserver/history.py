@@ -32,7 +32,7 @@ def log(
         rev=rev or new_rev(service),
         convo_id=convo.id,
         kind=kind,
-        audience=frozenset(audience),
+        audience=audience if isinstance(audience, frozenset) else frozenset(audience),
         message_id=message_id,
         subject=subject,
         reaction=reaction,
@@ -61,7 +61,7 @@ def append_message(service: Service, convo: Convo, **fields: Any) -> Message:
 
 
 def system_message(
-    service: Service, convo: Convo, data_type: str, data: Json, log_kind: str, audience: set[str]
+    service: Service, convo: Convo, data_type: str, data: Json, log_kind: str, audience: set[str] | frozenset[str]
 ) -> Message:
     """Post a system message and log it (with the message's rev) to ``audience``."""
     message = append_message(service, convo, system={"$type": f"{DEFS}#{data_type}", **data})

@@ -31,7 +31,7 @@ def create_link(service: Service, caller: Actor, convo_id: str, join_rule: str, 
     )
     convo.link = link
     service.state.links[link.code] = link
-    system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", set(convo.members))
+    system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", convo.everyone())
     return link
 
 
@@ -53,7 +53,7 @@ def edit_link(
     if require_approval is not None and require_approval != link.require_approval:
         link.require_approval, changed = require_approval, True
     if changed:
-        system_message(service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", set(convo.members))
+        system_message(service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", convo.everyone())
     return link
 
 
@@ -64,7 +64,7 @@ def enable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if link.enabled:
         raise fail("LinkAlreadyEnabled", "The join link is already enabled")
     link.enabled = True
-    system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", set(convo.members))
+    system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", convo.everyone())
     return link
 
 
@@ -75,7 +75,7 @@ def disable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if not link.enabled:
         raise fail("NoJoinLink", "The group has no enabled join link to disable")
     link.enabled = False
-    system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", set(convo.members))
+    system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", convo.everyone())
     return link
 
 
@@ -118,7 +118,7 @@ def _join(service: Service, convo: Convo, did: str, approved_by: str | None) -> 
     data = {"member": referred(did), "role": "standard"}
     if approved_by is not None:
         data["approvedBy"] = referred(approved_by)
-    system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", set(convo.members))
+    system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", convo.everyone())
 
 
 def withdraw_request(service: Service, caller: Actor, convo_id: str) -> None:

@@ -44,7 +44,7 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
         reply_to=reply_to,
     )
     note_user_message(convo, posted)
-    log(service, convo, "logCreateMessage", set(convo.members), rev=posted.rev, message_id=posted.id)
+    log(service, convo, "logCreateMessage", convo.everyone(), rev=posted.rev, message_id=posted.id)
     return convo, posted
 
 
@@ -78,7 +78,7 @@ def add_reaction(service: Service, caller: Actor, convo_id: str, message_id: str
     reaction = Reaction(value=value, sender=caller.did, created_at=service.clock.iso())
     message.reactions.append(reaction)
     convo.last_reaction = (message.id, reaction)
-    log(service, convo, "logAddReaction", set(convo.members), message_id=message.id, reaction=reaction)
+    log(service, convo, "logAddReaction", convo.everyone(), message_id=message.id, reaction=reaction)
     return convo, message
 
 
@@ -92,7 +92,7 @@ def remove_reaction(
             message.reactions.remove(reaction)
             if convo.last_reaction is not None and convo.last_reaction[1] == reaction:
                 convo.last_reaction = _latest_reaction(convo)
-            log(service, convo, "logRemoveReaction", set(convo.members), message_id=message.id, reaction=reaction)
+            log(service, convo, "logRemoveReaction", convo.everyone(), message_id=message.id, reaction=reaction)
             break
     return convo, message
 

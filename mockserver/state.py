@@ -93,7 +93,7 @@ LOCK_STATUSES = ("unlocked", "locked", "locked-permanently")
 JOIN_RULES = ("anyone", "followedByOwner")
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """One membership of a group convo, as the member sees it."""
 
@@ -114,7 +114,7 @@ class Member:
     """User messages from others after ``read_seq``."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Reaction:
     """An emoji reaction on a message."""
 
@@ -123,7 +123,7 @@ class Reaction:
     created_at: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """A user message (``sender`` set) or a system message (``system`` set)."""
 
@@ -152,7 +152,7 @@ class JoinLink:
     created_at: str
 
 
-@dataclass
+@dataclass(slots=True)
 class JoinRequest:
     """A pending request to join a group through a link that needs approval."""
 
@@ -162,7 +162,7 @@ class JoinRequest:
     seq: int
 
 
-@dataclass
+@dataclass(slots=True)
 class LogEvent:
     """One ``chat.bsky.convo.getLog`` event, shown to the DIDs in ``audience``.
 
@@ -204,6 +204,15 @@ class Convo:
     last_reaction: tuple[str, Reaction] | None = None
     events: list[LogEvent] = field(default_factory=list)
     event_revs: list[str] = field(default_factory=list)
+    _everyone: frozenset[str] | None = field(default=None, repr=False, compare=False)
+
+    def everyone(self) -> frozenset[str]:
+        """The current members as one shared frozenset (log events of the same audience share it)."""
+        if self._everyone is None or len(self._everyone) != len(self.members) or not all(
+            did in self._everyone for did in self.members
+        ):
+            self._everyone = frozenset(self.members)
+        return self._everyone
 
     @property
     def locked(self) -> bool:

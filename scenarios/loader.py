@@ -207,7 +207,7 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
         clock.at(m.get("ago"))
         message = append_message(service, convo, sender=actors[m["from"]].did, text=m["text"])
         note_user_message(convo, message)
-        log(service, convo, "logCreateMessage", set(convo.members), rev=message.rev, message_id=message.id)
+        log(service, convo, "logCreateMessage", convo.everyone(), rev=message.rev, message_id=message.id)
         for emoji, reactors in m.get("reactions", {}).items():
             for who in reactors:
                 reaction = Reaction(emoji, actors[who].did, service.clock.iso())
