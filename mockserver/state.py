@@ -208,8 +208,10 @@ class Convo:
 
     def everyone(self) -> frozenset[str]:
         """The current members as one shared frozenset (log events of the same audience share it)."""
-        if self._everyone is None or len(self._everyone) != len(self.members) or not all(
-            did in self._everyone for did in self.members
+        if (
+            self._everyone is None
+            or len(self._everyone) != len(self.members)
+            or not all(did in self._everyone for did in self.members)
         ):
             self._everyone = frozenset(self.members)
         return self._everyone
