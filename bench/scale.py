@@ -68,7 +68,7 @@ CALLS = [
 def measure(groups: int, members: int, messages: int, actors: int, repeat: int) -> dict[str, float]:
     with MockChatServer() as server:
         started = time.perf_counter()
-        probe = server.call(lambda s: build(s, groups, members, messages, actors))
+        probe = server.call(lambda s: build(s, groups, members, messages, actors), timeout=3600)
         load = time.perf_counter() - started
         owner = server.state.actors[probe["owner"]]
         token = server.call(lambda s: s.tokens.issue(s.state, owner).access_jwt)

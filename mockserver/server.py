@@ -173,7 +173,7 @@ class MockChatServer:
         self.stop()
 
     # -- state -------------------------------------------------------------------------
-    def call(self, fn: Callable[[Service], T]) -> T:
+    def call(self, fn: Callable[[Service], T], timeout: float = 10.0) -> T:
         """Run ``fn(service)`` where the server runs it, so it never races a request."""
         loop = self._loop
         if loop is None or not loop.is_running() or threading.current_thread() is self._thread:
@@ -191,8 +191,8 @@ class MockChatServer:
                 done.set()
 
         loop.call_soon_threadsafe(run)
-        if not done.wait(10):
-            raise TimeoutError("the server did not run the call within 10 seconds")
+        if not done.wait(timeout):
+            raise TimeoutError(f"the server did not run the call within {timeout:g} seconds")
         ok, value = outcome[0]
         if not ok:
             raise value
