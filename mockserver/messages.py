@@ -76,7 +76,7 @@ def add_reaction(service: Service, caller: Actor, convo_id: str, message_id: str
     if len(mine) >= REACTIONS_PER_SENDER:
         raise fail("ReactionLimitReached", f"At most {REACTIONS_PER_SENDER} reactions per account on one message")
     reaction = Reaction(value=value, sender=caller.did, created_at=service.clock.iso())
-    message.reactions.append(reaction)
+    message.add_reaction(reaction)
     convo.last_reaction = (message.id, reaction)
     log(service, convo, "logAddReaction", convo.everyone(), message_id=message.id, reaction=reaction)
     return convo, message
@@ -89,7 +89,7 @@ def remove_reaction(
     convo, message = _reactable(service, caller, convo_id, message_id, value)
     for reaction in message.reactions:
         if reaction.sender == caller.did and reaction.value == value:
-            message.reactions.remove(reaction)
+            message.reactions.remove(reaction)  # type: ignore[union-attr]  # found in it, so a list
             if convo.last_reaction is not None and convo.last_reaction[1] == reaction:
                 convo.last_reaction = _latest_reaction(convo)
             log(service, convo, "logRemoveReaction", convo.everyone(), message_id=message.id, reaction=reaction)

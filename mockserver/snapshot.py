@@ -138,7 +138,7 @@ def _convo_from(state: State, raw: Json) -> Convo:
         state.member_convos.setdefault(member.did, set()).add(convo.id)
     for m in raw["messages"]:
         reactions = [_build(Reaction, r) for r in m["reactions"]]
-        message: Message = _build(Message, {**m, "reactions": reactions})
+        message: Message = _build(Message, {**m, "reactions": reactions or ()})
         convo.messages.append(message)
         convo.message_ids[message.id] = message
     for r in raw["requests"]:

@@ -137,7 +137,14 @@ class Message:
     embed: dict[str, Any] | None = None
     reply_to: str | None = None
     system: dict[str, Any] | None = None
-    reactions: list[Reaction] = field(default_factory=list)
+    reactions: list[Reaction] | tuple[()] = ()
+    """Reactions in the order they were added; an empty tuple (shared) until the first one."""
+
+    def add_reaction(self, reaction: Reaction) -> None:
+        """Append a reaction (the list is made on the first one: most messages never get any)."""
+        if isinstance(self.reactions, tuple):
+            self.reactions = []
+        self.reactions.append(reaction)
 
 
 @dataclass

@@ -211,7 +211,7 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
         for emoji, reactors in m.get("reactions", {}).items():
             for who in reactors:
                 reaction = Reaction(emoji, actors[who].did, service.clock.iso())
-                message.reactions.append(reaction)
+                message.add_reaction(reaction)
                 convo.last_reaction = (message.id, reaction)
     clock.at(None)
     for key in raw.get("requests", []):
