@@ -18,8 +18,16 @@ IMPORTANT_FIRST = 5
 JOIN_REQUEST_COUNT_CAP = 21
 
 
-def profile_basic(state: State, did: str, viewer: Actor | None, convo: Convo | None = None) -> Json:
-    """``chat.bsky.actor.defs#profileViewBasic``; with ``convo``, the member ``kind`` too."""
+def profile_basic(
+    state: State, did: str, viewer: Actor | None, convo: Convo | None = None, plain: dict[str, Json] | None = None
+) -> Json:
+    """``chat.bsky.actor.defs#profileViewBasic``; with ``convo``, the member ``kind`` too.
+
+    ``plain`` collects the views without ``kind`` made while building one answer, so an account
+    that added many members is rendered once.
+    """
+    if convo is None and plain is not None and did in plain:
+        return plain[did]
     actor = state.actors.get(did)
     if actor is None:
         return {"did": did, "handle": "handle.invalid"}
@@ -40,10 +48,12 @@ def profile_basic(state: State, did: str, viewer: Actor | None, convo: Convo | N
         if member is not None:
             kind: Json = {"$type": f"{ACTOR}#groupConvoMember", "role": member.role}
             if member.added_by is not None:
-                kind["addedBy"] = profile_basic(state, member.added_by, viewer)
+                kind["addedBy"] = profile_basic(state, member.added_by, viewer, None, plain)
             view["kind"] = kind
         else:
             view["kind"] = {"$type": f"{ACTOR}#pastGroupConvoMember"}
+    elif plain is not None:
+        plain[did] = view
     return view
 
 
@@ -74,6 +84,7 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
     """``chat.bsky.convo.defs#convoView`` of a group, for one of its members."""
     state = service.state
     member = convo.members[viewer.did]
+    plain: dict[str, Json] = {}
     kind: Json = {
         "$type": f"{CONVO}#groupConvo",
         "createdAt": convo.created_at,
@@ -91,7 +102,7 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
     view: Json = {
         "id": convo.id,
         "rev": convo.rev,
-        "members": [profile_basic(state, did, viewer, convo) for did in _important(convo, member)],
+        "members": [profile_basic(state, did, viewer, convo, plain) for did in _important(convo, member)],
         "muted": member.muted,
         "status": member.status,
         "unreadCount": member.unread,

@@ -15,6 +15,7 @@ from .errors import invalid_request
 
 Json = dict[str, Any]
 Part = Literal["parameters", "input"]
+PARAMS_CACHE = 4096
 
 
 class Lexicons:
@@ -22,6 +23,8 @@ class Lexicons:
 
     def __init__(self, lexicons: list[Json] | None = None) -> None:
         self._base = Base(lexicons=lexicons, validate=True, truncate=False)
+        self._params: dict[tuple[str, tuple[tuple[str, str], ...]], Json] = {}
+        """Decoded, valid parameters by method and query string (the same reads repeat a lot)."""
 
     def method(self, nsid: str) -> Json | None:
         """The main def of a query or procedure, or None if no such method is known."""
@@ -41,6 +44,10 @@ class Lexicons:
         Unknown parameters are ignored, as the XRPC spec allows. A scalar parameter given
         twice, a value of the wrong type or one that breaks a rule is an ``InvalidRequest``.
         """
+        key = (nsid, tuple(items))
+        cached = self._params.get(key)
+        if cached is not None:
+            return dict(cached)
         defn = self.method(nsid) or {}
         props: Json = (defn.get("parameters") or {}).get("properties") or {}
         known = [(k, v) for k, v in items if k in props]
@@ -57,7 +64,10 @@ class Lexicons:
             if name not in params and "default" in schema:
                 params[name] = schema["default"]
         self.validate(nsid, "parameters", params)
-        return params
+        if len(self._params) >= PARAMS_CACHE:
+            self._params.clear()
+        self._params[key] = params
+        return dict(params)
 
     def validate(self, nsid: str, part: Part, value: Any) -> None:
         """Validate a method's parameters or input; raise ``InvalidRequest`` naming the rule."""

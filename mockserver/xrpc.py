@@ -77,7 +77,7 @@ def json_response(body: Json | None, status: int = 200) -> web.Response:
     """A JSON response (an empty 200 for procedures without output)."""
     if body is None:
         return web.Response(status=status)
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), check_circular=False)
     return web.Response(status=status, text=text, content_type=JSON_TYPE)
 
 
