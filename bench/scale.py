@@ -95,7 +95,9 @@ def main() -> None:
     parser.add_argument("--actors", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    small = measure(10, args.members, args.messages, 200, args.repeat)
+    # the small state has the same density (groups per account) so answers are the same size
+    small_actors = max(args.members + 1, 10 * args.actors // args.groups)
+    small = measure(10, args.members, args.messages, small_actors, args.repeat)
     large = measure(args.groups, args.members, args.messages, args.actors, args.repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
