@@ -75,7 +75,8 @@ def measure(groups: int, members: int, messages: int, actors: int, repeat: int) 
         out: dict[str, float] = {"load s": load}
         with httpx.Client(base_url=f"{server.url}/xrpc/", headers={"Authorization": f"Bearer {token}"}) as http:
             for name, nsid, needs_convo in CALLS:
-                params = {"convoId": probe["convo"]} if needs_convo else {}
+                # listConvos pages 3 convos: the probed account is in at least 3 in both states
+                params = {"convoId": probe["convo"]} if needs_convo else {"limit": 3} if name == "listConvos" else {}
                 for _ in range(5):
                     http.get(nsid, params=params).raise_for_status()
                 samples = []
@@ -101,7 +102,7 @@ def main() -> None:
     large = measure(args.groups, args.members, args.messages, args.actors, args.repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"state: small = 10 groups, 200 actors; large = {args.groups} groups x {args.members} members, "
+        f"state: small = 10 groups, {small_actors} actors; large = {args.groups} groups x {args.members} members, "
         f"{args.actors} actors, {args.groups * args.messages} messages (pid {os.getpid()}, max RSS {rss:.0f} MB)"
     )
     print(f"{'':18} {'small':>10} {'large':>10} {'ratio':>7}")
