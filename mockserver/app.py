@@ -77,6 +77,19 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 @web.middleware
+async def writes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Any request but a read may change the state: cached reads are dropped before and after it."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return await handler(request)
+    service = request.app[SERVICE_KEY]
+    service.touch()
+    try:
+        return await handler(request)
+    finally:
+        service.touch()
+
+
+@web.middleware
 async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With an admin token configured, admin calls must carry it."""
     token = request.app[SERVICE_KEY].config.admin_token
@@ -123,7 +136,9 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
     service = Service(config or Config(**settings))
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
-    app = web.Application(middlewares=[cors, xrpc_errors, admin_guard], client_max_size=service.config.max_body + 1)
+    app = web.Application(
+        middlewares=[cors, xrpc_errors, writes, admin_guard], client_max_size=service.config.max_body + 1
+    )
     app[SERVICE_KEY] = service
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
     app.router.add_get("/favicon.ico", _no_icon)

@@ -177,7 +177,10 @@ class MockChatServer:
         """Run ``fn(service)`` where the server runs it, so it never races a request."""
         loop = self._loop
         if loop is None or not loop.is_running() or threading.current_thread() is self._thread:
-            return fn(self.service)
+            try:
+                return fn(self.service)
+            finally:
+                self.service.touch()
 
         done = threading.Event()
         outcome: list[Any] = []
@@ -188,6 +191,7 @@ class MockChatServer:
             except BaseException as e:
                 outcome.append((False, e))
             finally:
+                self.service.touch()
                 done.set()
 
         loop.call_soon_threadsafe(run)

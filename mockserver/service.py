@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SERVICE_DID = "did:web:bsky-chat-mock.test"
 MAX_BODY = 1024 * 1024
 DEFAULT_MEMBER_LIMIT = 50
+READS_CACHE = 10_000
 
 
 @dataclass
@@ -62,6 +63,10 @@ class Service:
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
         self.faults = Faults()
         self.journal = Journal()
+        self.writes = 0
+        """Bumped by every request that may change the state; cached reads are valid within one value."""
+        self.reads: dict[Any, tuple[int, Any, str]] = {}
+        """Answers of queries by (method, viewer, query string), with the ``writes`` they were made at."""
         self.generation = 0
         """Bumped by every change outside XRPC (resets, scenarios, admin edits)."""
         self.recorders: list[Callable[[dict[str, Any]], None]] = []
@@ -79,6 +84,18 @@ class Service:
         self.ids.reset()
         self.started()
 
+    def touch(self) -> None:
+        """Note that the state may have changed: every cached read is stale from now on."""
+        self.writes += 1
+        if self.reads:
+            self.reads = {}
+
+    def remember_read(self, key: Any, output: Any, text: str) -> None:
+        """Keep a query's answer until the next change."""
+        if len(self.reads) >= READS_CACHE:
+            self.reads = {}
+        self.reads[key] = (self.writes, output, text)
+
     def emit(self, line: dict[str, Any]) -> None:
         """Hand a recording line to every recorder."""
         if line.get("type") == "admin":
@@ -94,6 +111,7 @@ class Service:
     def started(self, scenario: str | None = None) -> None:
         """Record that the state was replaced (reset, scenario, dump): a new starting point."""
         self.generation += 1
+        self.touch()
         if self.recorders:
             from .recording import start_line
             from .snapshot import dump
