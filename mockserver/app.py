@@ -28,7 +28,7 @@ _HTTP_ERRORS = {
 async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer every failure as ``{"error", "message"}``; log real bugs, never send a traceback."""
     try:
-        return await handler(request)
+        return await _dispatch(request, handler)
     except XrpcError as e:
         return xrpc.json_response(e.body(), status=e.status)
     except xrpc.DropConnection:
@@ -76,9 +76,18 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-@web.middleware
-async def writes(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Any request but a read may change the state: cached reads are dropped before and after it."""
+def _check_admin_token(request: web.Request) -> None:
+    """With an admin token configured, admin calls must carry it (the state page itself need not)."""
+    token = request.app[SERVICE_KEY].config.admin_token
+    guarded = bool(token) and request.path.startswith("/_mock/") and request.path != "/_mock/"
+    if guarded and request.headers.get("Authorization") != f"Bearer {token}":
+        raise XrpcError("AuthenticationRequired", "The admin API needs 'Authorization: Bearer <admin token>'", 401)
+
+
+async def _dispatch(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run a handler; any request but a read may change the state, so cached reads are dropped
+    before and after it."""
+    _check_admin_token(request)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return await handler(request)
     service = request.app[SERVICE_KEY]
@@ -87,16 +96,6 @@ async def writes(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     finally:
         service.touch()
-
-
-@web.middleware
-async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With an admin token configured, admin calls must carry it."""
-    token = request.app[SERVICE_KEY].config.admin_token
-    guarded = bool(token) and request.path.startswith("/_mock/") and request.path != "/_mock/"
-    if guarded and request.headers.get("Authorization") != f"Bearer {token}":
-        raise XrpcError("AuthenticationRequired", "The admin API needs 'Authorization: Bearer <admin token>'", 401)
-    return await handler(request)
 
 
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
@@ -136,9 +135,7 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
     service = Service(config or Config(**settings))
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
-    app = web.Application(
-        middlewares=[cors, xrpc_errors, writes, admin_guard], client_max_size=service.config.max_body + 1
-    )
+    app = web.Application(middlewares=[cors, xrpc_errors], client_max_size=service.config.max_body + 1)
     app[SERVICE_KEY] = service
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
     app.router.add_get("/favicon.ico", _no_icon)
