@@ -77,20 +77,22 @@ class Tokens:
         kind, _, token = authorization.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             raise invalid_token("Malformed authorization header: expected 'Bearer <token>'")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token.strip(),
-                self._secret,
-                algorithms=["HS256"],
-                audience=self.service_did,
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "require": ["sub", "exp", "scope"],
-                },
-            )
-        except jwt.PyJWTError as e:
-            raise invalid_token(f"Token could not be verified: {e}") from None
+        token = token.strip()
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=["HS256"],
+                    audience=self.service_did,
+                    options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp", "scope"]},
+                )
+            except jwt.PyJWTError as e:
+                raise invalid_token(f"Token could not be verified: {e}") from None
+            if len(self._verified) >= VERIFIED_CACHE:
+                self._verified.clear()
+            self._verified[token] = claims
         if claims["exp"] <= self._clock.timestamp():
             raise expired_token("Token has expired")
         wanted = ACCESS_SCOPE if scope == "access" else REFRESH_SCOPE
