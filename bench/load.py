@@ -76,6 +76,8 @@ def main() -> None:
             cid, auth = ctx["convo"], ctx["auth"]
             calls = {
                 "getConvo": lambda i: ["GET", f"{x}convo.getConvo?convoId={cid}", auth, None],
+                # a throwaway parameter makes every call miss the read cache
+                "getConvo fresh": lambda i: ["GET", f"{x}convo.getConvo?convoId={cid}&nocache={i}", auth, None],
                 "getMessages": lambda i: ["GET", f"{x}convo.getMessages?convoId={cid}&limit=50", auth, None],
                 "listConvos": lambda i: ["GET", f"{x}convo.listConvos", auth, None],
                 "sendMessage": lambda i: [
