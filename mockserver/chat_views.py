@@ -69,6 +69,10 @@ def join_link_view(link: JoinLink) -> Json:
 
 
 def _important(convo: Convo, member: Member) -> list[str]:
+    """The members a convoView lists: the first few, the viewer, who added them, the last sender and reactor.
+
+    Only current members: someone who left is not listed even if they sent the last message.
+    """
     dids = list(islice(convo.members, IMPORTANT_FIRST))
     dids.append(member.did)
     if member.added_by:
@@ -77,7 +81,7 @@ def _important(convo: Convo, member: Member) -> list[str]:
         dids.append(convo.messages[-1].sender)
     if convo.last_reaction is not None:
         dids.append(convo.last_reaction[1].sender)
-    return list(dict.fromkeys(dids))
+    return [did for did in dict.fromkeys(dids) if did in convo.members]
 
 
 def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
@@ -109,12 +113,12 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
         "kind": kind,
     }
     if convo.messages:
-        view["lastMessage"] = any_message_view(state, convo, convo.messages[-1], member)
+        view["lastMessage"] = any_message_view(state, convo, convo.messages[-1], member.joined_seq)
     if convo.last_reaction is not None and convo.message_ids[convo.last_reaction[0]].seq >= member.joined_seq:
         message_id, reaction = convo.last_reaction
         view["lastReaction"] = {
             "$type": f"{CONVO}#messageAndReactionView",
-            "message": message_view(state, convo, convo.message_ids[message_id], member),
+            "message": message_view(state, convo, convo.message_ids[message_id], member.joined_seq),
             "reaction": reaction_view(reaction),
         }
     return view
@@ -130,8 +134,12 @@ def reaction_view(reaction: Any) -> Json:
     return {"value": reaction.value, "sender": {"did": reaction.sender}, "createdAt": reaction.created_at}
 
 
-def message_view(state: State, convo: Convo, message: Message, member: Member | None, *, nested: bool = False) -> Json:
-    """``messageView`` of a user message; the parent of a reply is embedded one level deep."""
+def message_view(state: State, convo: Convo, message: Message, since: int, *, nested: bool = False) -> Json:
+    """``messageView`` of a user message; the parent of a reply is embedded one level deep.
+
+    ``since`` is the seq of the first message the viewer may see: an earlier parent shows as
+    ``messageBeforeUserJoinedGroupView``.
+    """
     view: Json = {
         "id": message.id,
         "rev": message.rev,
@@ -142,19 +150,19 @@ def message_view(state: State, convo: Convo, message: Message, member: Member | 
     if message.facets is not None:
         view["facets"] = message.facets
     if message.embed is not None:
-        view["embed"] = embed_view(state, message.embed, member)
+        view["embed"] = embed_view(state, message.embed)
     if message.reactions:
         view["reactions"] = [reaction_view(r) for r in message.reactions]
     if message.reply_to is not None and not nested:
         parent = convo.message_ids.get(message.reply_to)
         if parent is None:
             pass
-        elif member is not None and parent.seq < member.joined_seq:
+        elif parent.seq < since:
             view["replyTo"] = {"$type": f"{CONVO}#messageBeforeUserJoinedGroupView"}
         else:
             view["replyTo"] = {
                 "$type": f"{CONVO}#messageView",
-                **message_view(state, convo, parent, member, nested=True),
+                **message_view(state, convo, parent, since, nested=True),
             }
     return view
 
@@ -165,14 +173,14 @@ def system_message_view(message: Message) -> Json:
     return {"id": message.id, "rev": message.rev, "sentAt": message.sent_at, "data": dict(message.system)}
 
 
-def any_message_view(state: State, convo: Convo, message: Message, member: Member | None) -> Json:
+def any_message_view(state: State, convo: Convo, message: Message, since: int) -> Json:
     """A message as a union member: ``messageView`` or ``systemMessageView`` with its $type."""
     if message.system is not None:
         return {"$type": f"{CONVO}#systemMessageView", **system_message_view(message)}
-    return {"$type": f"{CONVO}#messageView", **message_view(state, convo, message, member)}
+    return {"$type": f"{CONVO}#messageView", **message_view(state, convo, message, since)}
 
 
-def embed_view(state: State, embed: Json, member: Member | None) -> Json:
+def embed_view(state: State, embed: Json) -> Json:
     """The view of a message embed: a join link with its live preview, or a record reference."""
     if embed.get("$type") == "chat.bsky.embed.joinLink":
         return {"$type": "chat.bsky.embed.joinLink#view", "joinLinkPreview": preview(state, embed["code"], None)}
@@ -233,12 +241,17 @@ def join_request_convo_view(state: State, request: JoinRequest, viewer: Actor) -
     }
 
 
-def referred_dids(message: Message) -> list[str]:
-    """Every DID a message refers to: sender, reactors, and users named by a system message."""
+def referred_dids(convo: Convo, message: Message, since: int) -> list[str]:
+    """Every DID a message's view refers to: sender, reactors, the sender of a reply's parent (when
+    the viewer may see it) and users named by a system message."""
     dids: list[str] = []
     if message.sender:
         dids.append(message.sender)
     dids.extend(r.sender for r in message.reactions)
+    if message.reply_to is not None:
+        parent = convo.message_ids.get(message.reply_to)
+        if parent is not None and parent.seq >= since and parent.sender:
+            dids.append(parent.sender)
     for value in (message.system or {}).values():
         if isinstance(value, dict) and "did" in value:
             dids.append(value["did"])
@@ -246,36 +259,41 @@ def referred_dids(message: Message) -> list[str]:
 
 
 def related_profiles(
-    state: State, convo: Convo, messages: list[Message], viewer: Actor, extra: list[str] | None = None
+    state: State, convo: Convo, messages: list[Message], viewer: Actor, since: int, extra: list[str] | None = None
 ) -> list[Json]:
     """Profiles of everyone the messages (and ``extra``) refer to, each once, with their member kind."""
     dids: dict[str, None] = dict.fromkeys(extra or [])
     for message in messages:
-        dids.update(dict.fromkeys(referred_dids(message)))
+        dids.update(dict.fromkeys(referred_dids(convo, message, since)))
     return [profile_basic(state, did, viewer, convo) for did in dids]
+
+
+def viewer_since(convo: Convo, did: str) -> int:
+    """Seq of the first message ``did`` may see: from their (last) joining, for members and past members."""
+    member = convo.members.get(did)
+    if member is not None:
+        return member.joined_seq
+    return convo.past_members.get(did, 0)
 
 
 def log_view(service: Service, event: LogEvent, viewer: Actor) -> Json:
     """One getLog entry for ``viewer``."""
     state = service.state
     convo = state.convos[event.convo_id]
-    member = convo.members.get(viewer.did)
+    since = viewer_since(convo, viewer.did)
     view: Json = {"$type": f"{CONVO}#{event.kind}", "rev": event.rev, "convoId": event.convo_id}
     if event.message_id is not None:
         message = convo.message_ids[event.message_id]
-        if message.system is not None:
-            view["message"] = (
-                system_message_view(message)
-                if event.kind not in ("logReadConvo", "logReadMessage")
-                else any_message_view(state, convo, message, member)
-            )
-            if event.kind not in ("logEditGroup",) and not event.kind.endswith("JoinLink"):
-                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer)
+        if event.kind in ("logReadConvo", "logReadMessage"):
+            view["message"] = any_message_view(state, convo, message, since)
+        elif message.system is not None:
+            view["message"] = system_message_view(message)
+            if event.kind != "logEditGroup" and not event.kind.endswith("JoinLink"):
+                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, since)
         else:
-            view["message"] = any_message_view(state, convo, message, member)
-            if event.kind != "logReadConvo":
-                extra = [event.reaction.sender] if event.reaction is not None else []
-                view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, extra)
+            view["message"] = any_message_view(state, convo, message, since)
+            extra = [event.reaction.sender] if event.reaction is not None else []
+            view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, since, extra)
     if event.reaction is not None:
         view["reaction"] = reaction_view(event.reaction)
     if event.subject is not None:

@@ -95,7 +95,7 @@ def add_member(
     convo.next_order += 1
     convo.members[did] = member
     convo.kicked.discard(did)
-    convo.past_members.discard(did)
+    convo.past_members.pop(did, None)
     drop_request(state, convo, did)
     state.member_convos.setdefault(did, set()).add(convo.id)
     return member
@@ -103,8 +103,8 @@ def add_member(
 
 def drop_member(state: State, convo: Convo, did: str) -> None:
     """End ``did``'s membership (it becomes a past member)."""
-    convo.members.pop(did, None)
-    convo.past_members.add(did)
+    member = convo.members.pop(did, None)
+    convo.past_members[did] = member.joined_seq if member is not None else 0
     mine = state.member_convos.get(did)
     if mine is not None:
         mine.discard(convo.id)

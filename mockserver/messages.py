@@ -29,8 +29,12 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     if embed_type is not None and embed_type not in EMBEDS:
         raise invalid_request(f"Embed type {embed_type} is not supported; use one of {', '.join(EMBEDS)}")
     reply_to = (message.get("replyTo") or {}).get("messageId")
-    if reply_to is not None and visible_message(convo, member, reply_to) is None:
-        raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
+    if reply_to is not None:
+        target = visible_message(convo, member, reply_to)
+        if target is None:
+            raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
+        if target.system is not None:
+            raise fail("ReplyTargetNotFound", f"Message {reply_to} is a system message: replies go to user messages")
     if member.status == "request":
         member.status = "accepted"
         log(service, convo, "logAcceptConvo", {caller.did})

@@ -43,7 +43,7 @@ def _convo(convo: Convo) -> Json:
         "link": convo.link.code if convo.link else None,
         "messages": [_plain(m) for m in convo.messages],
         "kicked": sorted(convo.kicked),
-        "past_members": sorted(convo.past_members),
+        "past_members": dict(sorted(convo.past_members.items())),
         "requests": [_plain(r) for r in convo.requests.values()],
         "request_seq": convo.request_seq,
         "requests_read_seq": convo.requests_read_seq,
@@ -115,6 +115,13 @@ def _state(data: Json) -> State:
     return state
 
 
+def _past_members(raw: Any) -> dict[str, int]:
+    """Past members as saved: DID -> joined_seq (a plain list, from older dumps, means seq 0)."""
+    if isinstance(raw, list):
+        return dict.fromkeys(raw, 0)
+    return {did: int(seq) for did, seq in raw.items()}
+
+
 def _convo_from(state: State, raw: Json) -> Convo:
     convo = Convo(
         id=raw["id"],
@@ -126,7 +133,7 @@ def _convo_from(state: State, raw: Json) -> Convo:
         lock_status=raw["lock_status"],
         moderation_lock=bool(raw["moderation_lock"]),
         kicked=set(raw["kicked"]),
-        past_members=set(raw["past_members"]),
+        past_members=_past_members(raw["past_members"]),
         request_seq=int(raw["request_seq"]),
         requests_read_seq=int(raw["requests_read_seq"]),
         next_order=int(raw["next_order"]),

@@ -203,7 +203,8 @@ class Convo:
     messages: list[Message] = field(default_factory=list)
     message_ids: dict[str, Message] = field(default_factory=dict)
     kicked: set[str] = field(default_factory=set)
-    past_members: set[str] = field(default_factory=set)
+    past_members: dict[str, int] = field(default_factory=dict)
+    """Who was a member and is not now, with the ``joined_seq`` of their last membership."""
     requests: dict[str, JoinRequest] = field(default_factory=dict)
     request_seq: int = 0
     requests_read_seq: int = 0

@@ -224,7 +224,7 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
         log(service, convo, "logIncomingJoinRequest", {owner.did}, subject=did)
     for key in raw.get("kicked", []):
         convo.kicked.add(actors[key].did)
-        convo.past_members.add(actors[key].did)
+        convo.past_members.setdefault(actors[key].did, 0)
     convo.lock_status = raw.get("lock", "unlocked")
     convo.moderation_lock = bool(raw.get("moderationLock", False))
     return convo

@@ -109,8 +109,8 @@ def get_messages(call: Call) -> Json:
     start = max(member.joined_seq, end - call.params["limit"])
     page = convo.messages[start:end][::-1]
     out: Json = {
-        "messages": [any_message_view(state, convo, m, member) for m in page],
-        "relatedProfiles": related_profiles(state, convo, page, call.actor),
+        "messages": [any_message_view(state, convo, m, member.joined_seq) for m in page],
+        "relatedProfiles": related_profiles(state, convo, page, call.actor, member.joined_seq),
     }
     if start > member.joined_seq:
         out["cursor"] = cursors.encode(str(start))
@@ -121,7 +121,7 @@ def get_messages(call: Call) -> Json:
 def send_message(call: Call) -> Json:
     assert call.input is not None
     convo, posted = messages.send_message(call.service, call.actor, call.input["convoId"], call.input["message"])
-    return message_view(call.service.state, convo, posted, convo.members[call.actor.did])
+    return message_view(call.service.state, convo, posted, convo.members[call.actor.did].joined_seq)
 
 
 @method("chat.bsky.convo.getLog")
@@ -207,7 +207,7 @@ def add_reaction(call: Call) -> Json:
     assert call.input is not None
     i = call.input
     convo, message = messages.add_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
-    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did])}
+    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did].joined_seq)}
 
 
 @method("chat.bsky.convo.removeReaction")
@@ -215,4 +215,4 @@ def remove_reaction(call: Call) -> Json:
     assert call.input is not None
     i = call.input
     convo, message = messages.remove_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
-    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did])}
+    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did].joined_seq)}
