@@ -99,7 +99,7 @@ def create_actor(state: State, ids: Ids, clock: Clock, lex: Lexicons, spec: Json
         handle=handle,
         password=clean.get("password") or ids.token(12),
         display_name=clean.get("displayName", ids.display_name()),
-        avatar=clean.get("avatar", ids.avatar()),
+        avatar=clean.get("avatar", ""),
         created_at=clock.iso(),
         allow_incoming=clean.get("allowIncoming", "all"),
         allow_group_invites=clean.get("allowGroupInvites", "all"),

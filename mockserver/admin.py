@@ -326,7 +326,11 @@ async def put_state(request: web.Request) -> web.Response:
 
 
 def _clock_json(service: Service) -> Json:
-    return {"now": service.clock.iso(), "offsetSeconds": service.clock.offset_seconds()}
+    return {
+        "now": service.clock.iso(),
+        "offsetSeconds": service.clock.offset_seconds(),
+        "stopped": service.clock.stopped,
+    }
 
 
 async def get_clock(request: web.Request) -> web.Response:
@@ -335,7 +339,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 
 async def post_clock(request: web.Request) -> web.Response:
-    """POST /_mock/clock ``{set: datetime} | {advance: seconds} | {reset: true}``."""
+    """POST /_mock/clock ``{set: datetime} | {advance: seconds} | {reset: true} | {pin: datetime} | {unpin: true}``."""
     service = request.app[SERVICE_KEY]
     body = await _body(request, SET_CLOCK, CLOCK_FIELDS)
     if len(body) != 1:
@@ -345,7 +349,7 @@ async def post_clock(request: web.Request) -> web.Response:
     if "pin" in body:
         service.clock.pin(parse_iso(body["pin"]))
     elif "unpin" in body:
-        service.clock.pin(None)
+        service.clock.unpin()
     elif "set" in body:
         service.clock.set(parse_iso(body["set"]))
     elif "advance" in body:

@@ -48,8 +48,20 @@ class Clock:
             self._pinned = None
 
     def pin(self, when: datetime | None) -> None:
-        """Stop time at ``when`` (None lets it run again); scenarios load at exact times this way."""
+        """Stop time at ``when``; None releases it to real time plus the offset (scenarios load at exact times so)."""
         self._pinned = when
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the clock is pinned (not ticking)."""
+        return self._pinned is not None
+
+    def unpin(self) -> datetime:
+        """Let a stopped clock run again from the time it stopped at."""
+        if self._pinned is not None:
+            self._offset = self._pinned - datetime.now(timezone.utc)
+            self._pinned = None
+        return self.now()
 
     def timestamp(self) -> int:
         """The current server time as whole seconds since the epoch."""
@@ -60,14 +72,18 @@ class Clock:
         return iso(self.now())
 
     def advance(self, seconds: float) -> datetime:
-        """Move the server's time forward (or back, if negative) and return it."""
+        """Move the server's time forward (or back, if negative) and return it; a stopped clock stays stopped."""
+        if self._pinned is not None:
+            self._pinned += timedelta(seconds=seconds)
         self._offset += timedelta(seconds=seconds)
         return self.now()
 
     def set(self, when: datetime) -> datetime:
-        """Make the server's time read ``when`` from now on (it keeps ticking)."""
+        """Make the server's time read ``when`` from now on (it keeps ticking, unless stopped)."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
+        if self._pinned is not None:
+            self._pinned = when
         self._offset = when - datetime.now(timezone.utc)
         return self.now()
 
@@ -80,5 +96,6 @@ class Clock:
         self._offset = timedelta(seconds=seconds)
 
     def reset(self) -> None:
-        """Go back to real (or frozen) time."""
+        """Go back to real (or frozen) time, running."""
         self._offset = timedelta(0)
+        self._pinned = None

@@ -15,7 +15,7 @@ MAX_DELAY = 60.0
 
 @dataclass
 class Fault:
-    """One rule. ``times`` is how many more matching calls it hits (None: every one)."""
+    """One rule. ``times`` is how many more matching calls it hits (None: every one; 0: used up)."""
 
     id: int
     method: str
@@ -121,14 +121,12 @@ class Faults:
         return fault
 
     def take(self, state: State, nsid: str, viewer: Actor | None, values: Json) -> Fault | None:
-        """The first rule a call hits, counted (and dropped once used up), or None."""
+        """The first rule a call hits, counted, or None; a used-up rule stays listed (``times`` 0) but hits nothing."""
         for fault in self.rules:
-            if fault.matches(state, nsid, viewer, values):
+            if fault.times != 0 and fault.matches(state, nsid, viewer, values):
                 fault.hits += 1
                 if fault.times is not None:
                     fault.times -= 1
-                    if fault.times == 0:
-                        self.rules.remove(fault)
                 return fault
         return None
 

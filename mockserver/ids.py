@@ -87,10 +87,6 @@ class Ids:
         """A fake person's name."""
         return str(self.faker.name())
 
-    def avatar(self) -> str:
-        """A fake avatar image URL, unique per call."""
-        return f"https://i.pravatar.cc/256?u={self.faker.uuid4()}"
-
 
 def _plain_state(state: Any) -> list[Any]:
     version, internal, gauss = state

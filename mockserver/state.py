@@ -21,6 +21,7 @@ class Actor:
     password: str
     display_name: str
     avatar: str
+    """An image URL; empty for none (the default: no fake image host to reach)."""
     created_at: str
     allow_incoming: str = "all"
     allow_group_invites: str = "all"

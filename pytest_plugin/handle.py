@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,19 @@ class Clock:
         """Make the server's time read ``when`` (it keeps ticking from there)."""
         return self._server.call(lambda s: s.clock.set(when))
 
+    def pin(self, when: datetime) -> datetime:
+        """Stop the server's time at ``when`` (advance and set still move it)."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        self._server.call(lambda s: s.clock.pin(when))
+        return when
+
+    def unpin(self) -> datetime:
+        """Let a stopped clock run again from where it stands."""
+        return self._server.call(lambda s: s.clock.unpin())
+
     def reset(self) -> None:
-        """Back to real (or frozen) time."""
+        """Back to real (or frozen) time, running."""
         self._server.call(lambda s: s.clock.reset())
 
 

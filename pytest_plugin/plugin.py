@@ -20,6 +20,11 @@ from mockserver.service import DEFAULT_MEMBER_LIMIT, Config
 from .handle import Actor, ChatMock, format_journal
 
 CHAT_MOCK_KEY = pytest.StashKey[ChatMock]()
+try:  # pytest-asyncio's own decorator lets async fixtures work in its strict mode too
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:  # pragma: no cover - without pytest-asyncio, plain pytest fixtures
+    async_fixture = pytest.fixture
+
 FREEZEGUN_IGNORE = ["asyncio", "aiohttp", "selectors", "mockserver.server"]
 """Modules whose time stays real under freezegun, so the server's event loop never stalls."""
 
@@ -182,7 +187,7 @@ def chat_mock_client(chat_mock: ChatMock) -> Iterator[Callable[..., Any]]:
     yield login
 
 
-@pytest.fixture
+@async_fixture
 async def chat_mock_async_client(chat_mock: ChatMock) -> AsyncIterator[Callable[..., Any]]:
     """Like ``chat_mock_client``, for async tests: ``await chat_mock_async_client(actor)``."""
     try:
@@ -212,7 +217,7 @@ def _credentials(mock: ChatMock, actor: Actor | str, password: str | None) -> tu
     return actor, password
 
 
-@pytest.fixture
+@async_fixture
 async def chat_mock_in_loop(
     request: pytest.FixtureRequest, pytestconfig: pytest.Config, aiohttp_server: Any
 ) -> AsyncIterator[ChatMock]:
@@ -241,8 +246,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     mock = item.stash.get(CHAT_MOCK_KEY, None)
     if mock is not None and report.failed and call.when in ("call", "setup", "teardown"):
         try:
-            text = format_journal(mock.journal, mock)
+            entries = mock.journal
+            text = format_journal(entries, mock)
         except Exception as e:  # the report must never hide the test's own failure
-            text = f"(the journal could not be read: {e})"
-        report.sections.append(("bsky-chat-mock journal", text))
+            entries, text = [{}], f"(the journal could not be read: {e})"
+        if entries or call.when != "setup":  # a set-up error before any call has nothing to add
+            report.sections.append(("bsky-chat-mock journal", text))
     return report

@@ -91,12 +91,19 @@ def _where(path: Iterable[Any]) -> str:
     return out or "(top)"
 
 
+def _message(error: Any) -> str:
+    """A schema error in words: a pattern mismatch says what was expected (the schema's description)."""
+    if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
+        return f"{error.instance!r} is not valid. {error.schema['description']}"
+    return str(error.message)
+
+
 def check(spec: Json, source: str) -> None:
     """Raise a ScenarioError listing every problem of a scenario spec (schema, then references)."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
-    problems = [f"{_where(e.absolute_path)}: {e.message}" for e in validator.iter_errors(spec)]
+    problems = [f"{_where(e.absolute_path)}: {_message(e)}" for e in validator.iter_errors(spec)]
     if problems:
         raise ScenarioError(source, sorted(problems))
     problems = list(_references(spec))

@@ -32,7 +32,8 @@ def test_error_fault_hits_the_next_n_matching_calls(admin_http: httpx.Client, gr
     assert alice.error(SEND, body)[0] == "ConvoLocked"
     assert "Injected fault" in bob.error(SEND, body)[1]
     assert alice.ok(SEND, body)["text"] == "hi"  # used up
-    assert admin_http.get("/_mock/faults").json() == {"faults": []}
+    listed = admin_http.get("/_mock/faults").json()["faults"]  # used up: still listed, with its hits
+    assert [(f["id"], f["hits"], f["times"]) for f in listed] == [(added.json()["id"], 2, 0)]
     # other methods were never touched
     assert alice.ok("chat.bsky.convo.getConvo", convoId=convo)["convo"]["id"] == convo
 
@@ -112,7 +113,7 @@ def test_faults_from_a_scenario(server: MockChatServer, admin_http: httpx.Client
     assert admin_http.post(f"/xrpc/{SEND}", json=body, headers=headers).json()["error"] == "ConvoLocked"
     assert admin_http.post(f"/xrpc/{SEND}", json=body, headers=headers).status_code == 200
     admin_http.post("/_mock/reset", json={"to": "scenario"})
-    assert len(admin_http.get("/_mock/faults").json()["faults"]) == 1  # back with the scenario
+    assert [f["times"] for f in admin_http.get("/_mock/faults").json()["faults"]] == [1]  # back, fresh
     admin_http.post("/_mock/reset")
     assert admin_http.get("/_mock/faults").json() == {"faults": []}
 
@@ -137,6 +138,26 @@ def test_clock_set_advance_reset(admin_http: httpx.Client, api: Callable[..., Ap
     ):
         answer = admin_http.post("/_mock/clock", json=body)
         assert answer.status_code == 400 and words in answer.json()["message"], answer.text
+
+
+def test_clock_pin_stops_time_and_unpin_runs_on_from_there(admin_http: httpx.Client) -> None:
+    pinned = admin_http.post("/_mock/clock", json={"pin": "2030-05-01T10:00:00Z"}).json()
+    assert pinned["now"] == "2030-05-01T10:00:00.000Z" and pinned["stopped"] is True
+    time.sleep(0.05)
+    assert admin_http.get("/_mock/clock").json()["now"] == "2030-05-01T10:00:00.000Z"  # not ticking
+    moved = admin_http.post("/_mock/clock", json={"advance": 3600}).json()
+    assert moved["now"] == "2030-05-01T11:00:00.000Z" and moved["stopped"] is True  # moves, stays stopped
+    moved = admin_http.post("/_mock/clock", json={"set": "2030-06-01T00:00:00Z"}).json()
+    assert moved["now"] == "2030-06-01T00:00:00.000Z" and moved["stopped"] is True
+    running = admin_http.post("/_mock/clock", json={"unpin": True}).json()
+    assert running["stopped"] is False and running["now"].startswith("2030-06-01T00:00:0")  # on from the pin
+    time.sleep(0.05)
+    assert admin_http.get("/_mock/clock").json()["now"] > "2030-06-01T00:00:00.000Z"  # ticking again
+    admin_http.post("/_mock/clock", json={"pin": "2031-01-01T00:00:00Z"})
+    reset = admin_http.post("/_mock/clock", json={"reset": True}).json()
+    assert reset["stopped"] is False and abs(reset["offsetSeconds"]) < 1  # reset: real time, running
+    answer = admin_http.post("/_mock/clock", json={"pin": "noon"})
+    assert answer.status_code == 400 and "pin" in answer.json()["message"]
 
 
 def test_tokens_expire_with_the_server_clock(admin_http: httpx.Client, group: tuple[Api, Api, str]) -> None:

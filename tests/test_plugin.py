@@ -196,6 +196,11 @@ def test_freezegun_keeps_serving_and_stamps_frozen_time(project: pytest.Pytester
             before = chat_mock.clock.now()
             after = chat_mock.clock.advance(86400)
             assert (after - before).days == 1
+            import datetime as dt
+            stop = dt.datetime(2032, 1, 1, tzinfo=dt.timezone.utc)
+            chat_mock.clock.pin(stop)
+            assert chat_mock.clock.now() == stop
+            assert chat_mock.clock.unpin() >= stop
         """
     )
     # in a subprocess: freezegun walks every loaded module, the outer run's SDK models included
@@ -231,6 +236,28 @@ def test_async_tests_and_in_loop_variant(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest_subprocess("-q").assert_outcomes(passed=3)
+
+
+def test_async_fixtures_in_strict_mode(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio's default (strict) mode: marked async tests get the async fixtures too."""
+    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.asyncio
+        @pytest.mark.chat_scenario("follow-required")
+        async def test_async_sdk(chat_mock_async_client):
+            bob = await chat_mock_async_client("bob.test")
+            assert (await bob.chat.bsky.group.request_join({"code": "followers-only"})).status == "joined"
+
+        @pytest.mark.asyncio
+        async def test_in_loop(chat_mock_in_loop):
+            assert chat_mock_in_loop.create_actor("eve.test").handle == "eve.test"
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-W", "error::pytest.PytestDeprecationWarning")
+    result.assert_outcomes(passed=2)
 
 
 def test_xdist_workers_each_get_a_clean_server(project: pytest.Pytester) -> None:

@@ -123,7 +123,11 @@ BAD: list[tuple[Json, str]] = [
     (variant("groups.g.members", ["bob", "bob"]), "groups.g.members[1]: 'bob' is listed twice"),
     (variant("groups.g.memberLimit", 1), "groups.g.memberLimit: 2 members (owner included) do not fit in a limit of 1"),
     (variant("groups.g.lock", "closed"), "groups.g.lock: 'closed' is not one of"),
-    (variant("groups.g.messages", [{"from": "bob", "text": "hi", "ago": "yesterday"}]), "groups.g.messages[0].ago"),
+    (
+        variant("groups.g.messages", [{"from": "bob", "text": "hi", "ago": "yesterday"}]),
+        "groups.g.messages[0].ago: 'yesterday' is not valid. A duration: a number and a unit (s, m, h or d)",
+    ),
+    (variant("groups.g.link", {"code": "a b"}), "groups.g.link.code: 'a b' is not valid. A link code: 1 to 64"),
     (variant("groups.g.messages", [{"from": "zed", "text": "hi"}]), "groups.g.messages[0].from: 'zed' is not a member"),
     (variant("groups.g.requests", ["bob"]), "groups.g.requests[0]: 'bob' is a member of this group"),
     (variant("groups.g.name", 5), "groups.g.name: 5 is not of type 'string'"),

@@ -102,6 +102,15 @@ def test_profiles_with_viewer_state(server: MockChatServer, make_actor: Callable
     assert [p.handle for p in profiles.profiles] == ["bob.test", "alice.test"]
 
 
+def test_avatar_only_when_given(server: MockChatServer, make_actor: Callable[..., Json]) -> None:
+    make_actor(handle="bob.test", avatar="https://cdn.example.test/bob.jpg")
+    make_actor(handle="alice.test", password="pw")
+    client = Client(base_url=server.url)
+    client.login("alice.test", "pw")
+    assert client.get_profile("bob.test").avatar == "https://cdn.example.test/bob.jpg"
+    assert client.get_profile("alice.test").avatar is None
+
+
 def test_unknown_profile_is_a_clear_error(server: MockChatServer, make_actor: Callable[..., Json]) -> None:
     make_actor(handle="alice.test", password="pw")
     client = Client(base_url=server.url)
