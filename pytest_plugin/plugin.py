@@ -23,7 +23,7 @@ CHAT_MOCK_KEY = pytest.StashKey[ChatMock]()
 try:  # pytest-asyncio's own decorator lets async fixtures work in its strict mode too
     from pytest_asyncio import fixture as async_fixture
 except ImportError:  # pragma: no cover - without pytest-asyncio, plain pytest fixtures
-    async_fixture = pytest.fixture
+    async_fixture = pytest.fixture  # type: ignore[assignment]
 
 FREEZEGUN_IGNORE = ["asyncio", "aiohttp", "selectors", "mockserver.server"]
 """Modules whose time stays real under freezegun, so the server's event loop never stalls."""
