@@ -101,7 +101,7 @@ async def _dispatch(request: web.Request, handler: Handler) -> web.StreamRespons
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE_KEY]
     entry: dict[str, Any] = {
-        "time": service.clock.iso(),
+        "time": None,  # the time the call ran at (a handler's frozen time); filled in below if it did not run
         "actor": None,
         "method": request.match_info["nsid"],
         "params": dict(request.query),
@@ -122,9 +122,11 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         entry.update(status=response.status, error=None, message=None)
         return response
     finally:
+        if entry["time"] is None:
+            entry["time"] = service.clock.iso()
         recorded = service.journal.record(entry)
         if service.recorders:
-            service.emit(call_line(recorded))
+            service.emit(call_line(service.journal.public(recorded)))
 
 
 async def _no_icon(request: web.Request) -> web.Response:

@@ -126,7 +126,7 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
 
 def unread_requests(convo: Convo) -> int:
     """Pending join requests the owner has not marked read."""
-    return sum(1 for r in convo.requests.values() if r.seq > convo.requests_read_seq)
+    return convo.unread_requests
 
 
 def reaction_view(reaction: Any) -> Json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .service import Service
-from .state import Convo, LogEvent, Member, Message, Reaction, State
+from .state import Convo, JoinRequest, LogEvent, Member, Message, Reaction, State
 
 Json = dict[str, Any]
 DEFS = "chat.bsky.convo.defs"
@@ -110,10 +110,21 @@ def drop_member(state: State, convo: Convo, did: str) -> None:
         mine.discard(convo.id)
 
 
+def add_request(state: State, convo: Convo, request: JoinRequest) -> None:
+    """Keep a pending join request, indexed for its requester and counted as unread if it is."""
+    convo.requests[request.did] = request
+    state.outgoing_requests.setdefault(request.did, {})[convo.id] = request
+    if request.seq > convo.requests_read_seq:
+        convo.unread_requests += 1
+
+
 def drop_request(state: State, convo: Convo, did: str) -> bool:
     """Remove ``did``'s pending join request, if any; whether there was one."""
-    if convo.requests.pop(did, None) is None:
+    request = convo.requests.pop(did, None)
+    if request is None:
         return False
+    if request.seq > convo.requests_read_seq:
+        convo.unread_requests -= 1
     outgoing = state.outgoing_requests.get(did)
     if outgoing is not None:
         outgoing.pop(convo.id, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import invalid_request
-from .history import add_member, drop_request, log, referred, system_message
+from .history import add_member, add_request, drop_request, log, referred, system_message
 from .rules import fail, owned_convo, require_room, require_unlocked
 from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest
@@ -101,9 +101,7 @@ def request_join(service: Service, caller: Actor, code: str) -> tuple[str, Convo
     require_room(convo, 1)
     if link.require_approval:
         convo.request_seq += 1
-        request = JoinRequest(convo.id, caller.did, service.clock.iso(), convo.request_seq)
-        convo.requests[caller.did] = request
-        state.outgoing_requests.setdefault(caller.did, {})[convo.id] = request
+        add_request(state, convo, JoinRequest(convo.id, caller.did, service.clock.iso(), convo.request_seq))
         log(service, convo, "logOutgoingJoinRequest", {caller.did})
         log(service, convo, "logIncomingJoinRequest", {convo.owner}, subject=caller.did)
         return "pending", convo
@@ -160,4 +158,5 @@ def mark_requests_read(service: Service, caller: Actor, convo_id: str) -> None:
     """The owner has seen every pending request."""
     convo, _ = owned_convo(service.state, convo_id, caller)
     convo.requests_read_seq = convo.request_seq
+    convo.unread_requests = 0
     log(service, convo, "logReadJoinRequests", {caller.did})

@@ -5,6 +5,7 @@ Admin calls are not journaled. Passwords and tokens are never kept.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from typing import Any
 
@@ -14,6 +15,18 @@ SECRET_METHODS = ("com.atproto.server.",)
 """Methods whose input or output can hold a password or a token (the others are kept as they are)."""
 REDACTED = "***"
 DEFAULT_SIZE = 10_000
+
+
+class EncodedJson(bytes):
+    """An answer kept as the JSON that was sent: one bytes object instead of a tree of dicts, so a
+    full journal costs the garbage collector next to nothing. Decoded when the journal is read."""
+
+
+def _public(entry: Json) -> Json:
+    output = entry.get("output")
+    if isinstance(output, EncodedJson):
+        return {**entry, "output": json.loads(output) if output else None}
+    return entry
 
 
 def redact(value: Any) -> Any:
@@ -33,17 +46,22 @@ class Journal:
         self.last_seq = 0
 
     def record(self, entry: Json) -> Json:
-        """Number, redact and keep one finished call."""
+        """Number, redact and keep one finished call; answer it as the journal shows it."""
         self.last_seq += 1
         secret = str(entry.get("method", "")).startswith(SECRET_METHODS)
-        kept = {"seq": self.last_seq, **(redact(entry) if secret else entry)}
+        kept = {"seq": self.last_seq, **(redact(_public(entry)) if secret else entry)}
         self.entries.append(kept)
         return kept
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[Json]:
-        """Entries after ``seq``, oldest first."""
+        """Entries after ``seq``, oldest first, answers decoded."""
         out = [e for e in self.entries if e["seq"] > seq] if seq else list(self.entries)
-        return out[:limit] if limit is not None else out
+        return [_public(e) for e in (out[:limit] if limit is not None else out)]
+
+    @staticmethod
+    def public(entry: Json) -> Json:
+        """One entry as the journal shows it (its answer decoded)."""
+        return _public(entry)
 
     def clear(self) -> None:
         """Forget every entry (numbering goes on)."""

@@ -24,7 +24,8 @@ class Lexicons:
     def __init__(self, lexicons: list[Json] | None = None) -> None:
         self._base = Base(lexicons=lexicons, validate=True, truncate=False)
         self._params: dict[tuple[str, tuple[tuple[str, str], ...]], Json] = {}
-        """Decoded, valid parameters by method and query string (the same reads repeat a lot)."""
+        """Decoded, valid parameters by method and known query parameters (the same reads repeat a lot)."""
+        self._param_props: dict[str, Json] = {}
 
     def method(self, nsid: str) -> Json | None:
         """The main def of a query or procedure, or None if no such method is known."""
@@ -44,13 +45,12 @@ class Lexicons:
         Unknown parameters are ignored, as the XRPC spec allows. A scalar parameter given
         twice, a value of the wrong type or one that breaks a rule is an ``InvalidRequest``.
         """
-        key = (nsid, tuple(items))
+        props = self._props(nsid)
+        known = [(k, v) for k, v in items if k in props]
+        key = (nsid, tuple(known))  # unknown parameters change nothing, so they are not part of the key
         cached = self._params.get(key)
         if cached is not None:
             return dict(cached)
-        defn = self.method(nsid) or {}
-        props: Json = (defn.get("parameters") or {}).get("properties") or {}
-        known = [(k, v) for k, v in items if k in props]
         seen: set[str] = set()
         for name, _ in known:
             if name in seen and props[name].get("type") != "array":
@@ -68,6 +68,14 @@ class Lexicons:
             self._params.clear()
         self._params[key] = params
         return dict(params)
+
+    def _props(self, nsid: str) -> Json:
+        """A method's parameter schemas by name (empty for none)."""
+        props = self._param_props.get(nsid)
+        if props is None:
+            defn = self.method(nsid) or {}
+            props = self._param_props[nsid] = (defn.get("parameters") or {}).get("properties") or {}
+        return props
 
     def validate(self, nsid: str, part: Part, value: Any) -> None:
         """Validate a method's parameters or input; raise ``InvalidRequest`` naming the rule."""

@@ -65,7 +65,7 @@ class Service:
         self.journal = Journal()
         self.writes = 0
         """Bumped by every request that may change the state; cached reads are valid within one value."""
-        self.reads: dict[Any, tuple[int, Any, str]] = {}
+        self.reads: dict[Any, tuple[int, bytes]] = {}
         """Answers of queries by (method, viewer, query string), with the ``writes`` they were made at."""
         self.generation = 0
         """Bumped by every change outside XRPC (resets, scenarios, admin edits)."""
@@ -90,11 +90,11 @@ class Service:
         if self.reads:
             self.reads = {}
 
-    def remember_read(self, key: Any, output: Any, text: str) -> None:
-        """Keep a query's answer until the next change."""
+    def remember_read(self, key: Any, text: bytes) -> None:
+        """Keep a query's answer (as sent) until the next change."""
         if len(self.reads) >= READS_CACHE:
             self.reads = {}
-        self.reads[key] = (self.writes, output, text)
+        self.reads[key] = (self.writes, text)
 
     def emit(self, line: dict[str, Any]) -> None:
         """Hand a recording line to every recorder."""

@@ -10,6 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from .errors import invalid_request
+from .history import add_request
 from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, Reaction, State
 
@@ -149,9 +150,7 @@ def _convo_from(state: State, raw: Json) -> Convo:
         convo.messages.append(message)
         convo.message_ids[message.id] = message
     for r in raw["requests"]:
-        request: JoinRequest = _build(JoinRequest, r)
-        convo.requests[request.did] = request
-        state.outgoing_requests.setdefault(request.did, {})[convo.id] = request
+        add_request(state, convo, _build(JoinRequest, r))
     if raw["last_reaction"] is not None:
         message_id, index = raw["last_reaction"]
         convo.last_reaction = (message_id, convo.message_ids[message_id].reactions[index])

@@ -209,6 +209,8 @@ class Convo:
     requests: dict[str, JoinRequest] = field(default_factory=dict)
     request_seq: int = 0
     requests_read_seq: int = 0
+    unread_requests: int = 0
+    """Pending requests with ``seq`` past ``requests_read_seq`` (kept by add_request / drop_request)."""
     next_order: int = 0
     last_reaction: tuple[str, Reaction] | None = None
     events: list[LogEvent] = field(default_factory=list)

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 
 from .clock import iso
 from .errors import XrpcError, invalid_request
+from .journal import EncodedJson
 from .lexicons import Lexicons
 from .service import Service
 from .state import Actor
@@ -73,12 +75,24 @@ def method(nsid: str, auth: AuthMode = "access") -> Callable[[Handler], Handler]
     return register
 
 
+_FALLBACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def encode(body: Json) -> bytes:
+    """Compact UTF-8 JSON. orjson does it about ten times faster than the standard library (the
+    largest single cost of building an answer); the standard encoder takes what orjson refuses,
+    such as integers past 64 bits echoed from an input."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return _FALLBACK.encode(body).encode()
+
+
 def json_response(body: Json | None, status: int = 200) -> web.Response:
     """A JSON response (an empty 200 for procedures without output)."""
     if body is None:
         return web.Response(status=status)
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), check_circular=False)
-    return web.Response(status=status, text=text, content_type=JSON_TYPE)
+    return web.Response(status=status, body=encode(body), content_type=JSON_TYPE, charset="utf-8")
 
 
 async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> Json | None:
@@ -103,7 +117,7 @@ async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit:
     if not raw.strip():
         raise invalid_request(f"Request body is empty: {nsid} takes a JSON object")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = orjson.loads(raw.decode("utf-8"))  # strict: no lone surrogate escapes, NaN or Infinity
     except UnicodeDecodeError as e:
         raise invalid_request(f"Request body is not valid UTF-8: {e}") from None
     except json.JSONDecodeError as e:
@@ -166,14 +180,12 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if verb == "GET" else None
     cached = service.reads.get(key) if key is not None else None
     if cached is not None and cached[0] == service.writes:
-        entry["time"] = service.clock.iso()
-        entry["output"] = cached[1]
-        return web.Response(text=cached[2], content_type=JSON_TYPE)
+        entry["output"] = EncodedJson(cached[1])
+        return web.Response(body=cached[1], content_type=JSON_TYPE, charset="utf-8")
     call = Call(service, nsid, params, body, viewer, claims)
     with service.clock.frozen() as now:
         entry["time"] = iso(now)
         output = registered.fn(call)
-    entry["output"] = output
     if service.config.strict and defn.get("output"):
         problem = service.lexicons.output_problem(nsid, output)
         if problem:
@@ -183,7 +195,11 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
                 f"Strict mode: the response of {nsid} breaks its lexicon: {problem}",
                 500,
             )
-    response = json_response(output)
+    if output is None:
+        entry["output"] = None
+        return web.Response()
+    data = encode(output)
+    entry["output"] = EncodedJson(data)
     if key is not None:
-        service.remember_read(key, output, response.text or "")
-    return response
+        service.remember_read(key, data)
+    return web.Response(body=data, content_type=JSON_TYPE, charset="utf-8")

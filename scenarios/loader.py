@@ -8,7 +8,7 @@ from typing import Any
 
 from mockserver.accounts import create_actor
 from mockserver.clock import parse_iso
-from mockserver.history import add_member, append_message, log, new_rev, note_user_message
+from mockserver.history import add_member, add_request, append_message, log, new_rev, note_user_message
 from mockserver.service import Service
 from mockserver.state import Actor, Convo, JoinLink, JoinRequest, Reaction, State
 
@@ -217,9 +217,7 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
     for key in raw.get("requests", []):
         did = actors[key].did
         convo.request_seq += 1
-        request = JoinRequest(convo.id, did, service.clock.iso(), convo.request_seq)
-        convo.requests[did] = request
-        state.outgoing_requests.setdefault(did, {})[convo.id] = request
+        add_request(state, convo, JoinRequest(convo.id, did, service.clock.iso(), convo.request_seq))
         log(service, convo, "logOutgoingJoinRequest", {did})
         log(service, convo, "logIncomingJoinRequest", {owner.did}, subject=did)
     for key in raw.get("kicked", []):

@@ -62,6 +62,27 @@ async def test_invalid_json(server: MockChatServer, http: aiohttp.ClientSession)
     assert_error(status, body, 400, "InvalidRequest", "empty")
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"name": "x\\ud800y", "members": []}', "surrogate"),  # valid UTF-8, but no valid string
+        (b'{"name": NaN, "members": []}', "not valid JSON"),
+        (b'{"name": "G", "members": [], "extra": 1e999}', "infinity"),
+    ],
+    ids=["lone-surrogate-escape", "nan", "infinity"],
+)
+async def test_json_that_python_would_accept_but_is_not_valid_is_refused(
+    raw: bytes, words: str, server: MockChatServer, http: aiohttp.ClientSession, make_actor: Callable[..., Json]
+) -> None:
+    """Escapes of lone surrogates once got through and broke the answer (a 500); NaN is not JSON."""
+    alice = make_actor(handle="alice.test")
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {alice['accessJwt']}"}
+    url = f"{server.url}/xrpc/chat.bsky.group.createGroup"
+    status, body = await xrpc(http, "POST", url, data=raw, headers=headers)
+    assert_error(status, body, 400, "InvalidRequest", words)
+    assert server.dump()["convos"] == []
+
+
 async def test_wrong_content_type(server: MockChatServer, http: aiohttp.ClientSession) -> None:
     status, body = await xrpc(
         http, "POST", session_url(server), data=b"identifier=a", headers={"Content-Type": "text/plain"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -83,6 +84,16 @@ JUNK = st.recursive(
 )
 
 
+def with_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value + "\ud800"
+    if isinstance(value, list):
+        return [with_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: with_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 @st.composite
 def request(draw: st.DrawFn, words: Json) -> tuple[str, str, Json]:
     """(nsid, how, arguments) for one call: well shaped, or broken in one of many ways."""
@@ -102,6 +113,7 @@ def request(draw: st.DrawFn, words: Json) -> tuple[str, str, Json]:
                 "huge",
                 "anonymous",
                 "odd-query",
+                "surrogate",
             ]
         )
     )
@@ -110,7 +122,9 @@ def request(draw: st.DrawFn, words: Json) -> tuple[str, str, Json]:
     else:
         schema = {"type": "object", **(defn.get("parameters") or {"properties": {}})}
         schema["type"] = "object"
-    args = draw(value(schema, nsid, words)) if how in ("shaped", "anonymous", "wrong-verb") else {}
+    args = draw(value(schema, nsid, words)) if how in ("shaped", "anonymous", "wrong-verb", "surrogate") else {}
+    if how == "surrogate":  # a lone surrogate in every string: escaped in JSON, invalid in UTF-8
+        args = with_lone_surrogates(args)
     if how == "junk":
         args = {"junk": draw(JUNK)}
     if how == "odd-query":
@@ -133,6 +147,9 @@ def send(client: httpx.Client, nsid: str, how: str, args: Json, token: str) -> h
             for k, v in args.items()
             for x in (v if isinstance(v, list) else [v])
         ]
+        if how == "surrogate":  # percent-encoded as the bytes of a lone surrogate: not UTF-8
+            query = "&".join(f"{k}={quote(v, encoding='utf-8', errors='surrogatepass')}" for k, v in params)
+            return client.get(f"{url}?{query}", headers=headers)
         return client.get(url, params=params, headers=headers)
     if how == "junk":
         return client.post(
@@ -144,6 +161,8 @@ def send(client: httpx.Client, nsid: str, how: str, args: Json, token: str) -> h
         return client.post(url, content=b'{"x": "\xff\xfe"}', headers={**headers, "content-type": "application/json"})
     if how == "content-type":
         return client.post(url, content=b"convoId=x", headers={**headers, "content-type": "text/plain"})
+    if how == "surrogate" and procedure:  # json.dumps escapes the surrogates as \\ud800
+        return client.post(url, content=json.dumps(args), headers={**headers, "content-type": "application/json"})
     if how == "huge":
         return client.post(
             url,

@@ -34,11 +34,12 @@ def check_invariants(state: State) -> int:
             assert did not in convo.requests and did not in convo.kicked
         for did, request in convo.requests.items():
             assert state.outgoing_requests[did][convo.id] is request
+        assert convo.unread_requests == sum(r.seq > convo.requests_read_seq for r in convo.requests.values())
         assert not convo.link or state.links[convo.link.code] is convo.link
         assert [m.seq for m in convo.messages] == list(range(len(convo.messages)))
         assert all(convo.message_ids[m.id] is m for m in convo.messages)
         assert convo.event_revs == sorted(set(convo.event_revs))
-        checks += 9
+        checks += 10
     for did, convo_ids in state.member_convos.items():
         assert all(did in state.convos[c].members for c in convo_ids), did
         checks += 1
@@ -129,8 +130,10 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
                 await xrpc(who, "chat.bsky.convo.getMessages", convoId=convo, limit=20)
             elif op < 0.95:
                 await xrpc(who, "chat.bsky.convo.acceptConvo", {"convoId": convo})
-            else:
+            elif op < 0.97:
                 await xrpc(owner, "chat.bsky.group.editGroup", {"convoId": convo, "name": f"Soak {g} #{i}"})
+            else:
+                await xrpc(owner, "chat.bsky.group.updateJoinRequestsRead", {"convoId": convo})
 
         queue = iter(range(CALLS))
 
