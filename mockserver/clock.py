@@ -8,8 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 
 def iso(dt: datetime) -> str:
-    """Format a datetime the way atproto services do: UTC, milliseconds, ``Z``."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """Format a datetime the way atproto services do: UTC, milliseconds, ``Z``.
+
+    ``isoformat``, not ``strftime``: glibc's strftime looks at the time zone files on every call.
+    """
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: str) -> datetime:
