@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,10 +29,27 @@ def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
     return proc, line.strip().rsplit(" ", 1)[1]
 
 
-def load(requests: list[list[Any]], concurrency: int, errors_ok: bool = False) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    requests: list[list[Any]], concurrency: int, errors_ok: bool = False, server_pid: int | None = None
+) -> dict[str, float]:
+    """Run the load generator; with ``server_pid``, also the server's CPU time per request in us
+    (steadier than req/s on a shared machine: it does not count time spent waiting for a core)."""
     spec = json.dumps({"requests": requests, "concurrency": concurrency, "errors_ok": errors_ok})
+    before = cpu_seconds(server_pid) if server_pid else None
     out = subprocess.run([PY, str(HERE / "loadgen.py")], input=spec, capture_output=True, text=True, check=True)
+    after = cpu_seconds(server_pid) if server_pid else None
     result: dict[str, float] = json.loads(out.stdout)
+    if before is not None and after is not None:
+        result["cpu_us"] = (after - before) / len(requests) * 1e6
     return result
 
 
@@ -90,10 +108,10 @@ def main() -> None:
             rows = []
             joiner = iter(ctx["joiners"])
             for c in CONCURRENCY:
-                base = load([["GET", f"{bare_url}/x", {}, None]] * n, c)
+                base = load([["GET", f"{bare_url}/x", {}, None]] * n, c, server_pid=bare.pid)
                 rows.append(("bare handler", c, base, 1.0))
                 for name, make in calls.items():
-                    result = load([make(i) for i in range(n)], c)
+                    result = load([make(i) for i in range(n)], c, server_pid=mock.pid)
                     rows.append((name, c, result, result["rps"] / base["rps"]))
                 join = [
                     [
@@ -104,17 +122,22 @@ def main() -> None:
                     ]
                     for _ in range(n)
                 ]
-                result = load(join, c)
+                result = load(join, c, server_pid=mock.pid)
                 rows.append(("requestJoin", c, result, result["rps"] / base["rps"]))
         finally:
             bare.kill()
     finally:
         mock.kill()
     print(f"getConvo answer: {ctx['size']} bytes (the bare handler answers as many); {n} requests per row")
-    print(f"{'call':14} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>6}")
+    print("cpu us: the server process's CPU time per request (the bare handler's for its rows)")
+    print(
+        f"{'call':14} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'cpu us':>7} {'errors':>6}"
+    )
     for name, c, r, ratio in rows:
+        cpu = f"{r['cpu_us']:7.0f}" if "cpu_us" in r else f"{'-':>7}"
         print(
-            f"{name:14} {c:4d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:8.2f} {int(r['errors']):6d}"
+            f"{name:14} {c:4d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:8.2f} {cpu} "
+            f"{int(r['errors']):6d}"
         )
 
 

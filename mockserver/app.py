@@ -24,38 +24,13 @@ _HTTP_ERRORS = {
 }
 
 
-@web.middleware
-async def xrpc_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer every failure as ``{"error", "message"}``; log real bugs, never send a traceback."""
-    try:
-        return await _dispatch(request, handler)
-    except XrpcError as e:
-        return xrpc.json_response(e.body(), status=e.status)
-    except xrpc.DropConnection:
-        if request.transport is not None:
-            request.transport.abort()
-        log.info("fault: dropped the connection of %s %s", request.method, request.path)
-        return web.Response(status=499)  # never sent: the connection is gone
-    except web.HTTPException as e:
-        if e.status < 400:
-            raise
-        name = _HTTP_ERRORS.get(e.status, "InvalidRequest")
-        message = f"{e.reason}: {request.method} {request.path}"
-        if e.status == 413:
-            message = f"Request body is over the limit of {request.app[SERVICE_KEY].config.max_body} bytes"
-        return xrpc.json_response({"error": name, "message": message}, status=e.status)
-    except Exception:
-        log.exception("internal error serving %s %s", request.method, request.path_qs)
-        body = {"error": "InternalServerError", "message": "Internal Server Error"}
-        return xrpc.json_response(body, status=500)
-
-
 CORS_HEADERS = "authorization, content-type, atproto-proxy, atproto-accept-labelers"
 
 
 @web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Let browser apps on the allowed origins call XRPC and the admin API (preflights included)."""
+async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one middleware: CORS for the allowed origins (preflights included), and every failure
+    answered as ``{"error", "message"}`` (real bugs logged, never a traceback sent)."""
     origins = request.app[SERVICE_KEY].config.cors_origins
     origin = request.headers.get("Origin")
     allowed = origin is not None and ("*" in origins or origin in origins)
@@ -67,13 +42,38 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
         response.headers["Access-Control-Max-Age"] = "600"
     else:
-        response = await handler(request)
+        try:
+            response = await _dispatch(request, handler)
+        except XrpcError as e:
+            response = xrpc.json_response(e.body(), status=e.status)
+        except xrpc.DropConnection:
+            if request.transport is not None:
+                request.transport.abort()
+            log.info("fault: dropped the connection of %s %s", request.method, request.path)
+            return web.Response(status=499)  # never sent: the connection is gone
+        except web.HTTPException as e:
+            if e.status < 400:
+                raise
+            response = _http_error(request, e)
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, request.path_qs)
+            body = {"error": "InternalServerError", "message": "Internal Server Error"}
+            response = xrpc.json_response(body, status=500)
     if allowed:
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else str(origin)
         response.headers["Access-Control-Expose-Headers"] = "content-type"
         if "*" not in origins:
             response.headers["Vary"] = "Origin"
     return response
+
+
+def _http_error(request: web.Request, e: web.HTTPException) -> web.Response:
+    """aiohttp's own 4xx (no route, wrong method, body too large) as an XRPC error body."""
+    name = _HTTP_ERRORS.get(e.status, "InvalidRequest")
+    message = f"{e.reason}: {request.method} {request.path}"
+    if e.status == 413:
+        message = f"Request body is over the limit of {request.app[SERVICE_KEY].config.max_body} bytes"
+    return xrpc.json_response({"error": name, "message": message}, status=e.status)
 
 
 def _check_admin_token(request: web.Request) -> None:
@@ -137,7 +137,7 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     """A ready aiohttp application serving the mock (settings as in :class:`Config`)."""
     service = Service(config or Config(**settings))
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
-    app = web.Application(middlewares=[cors, xrpc_errors], client_max_size=service.config.max_body + 1)
+    app = web.Application(middlewares=[serve], client_max_size=service.config.max_body + 1)
     app[SERVICE_KEY] = service
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
     app.router.add_get("/favicon.ico", _no_icon)
