@@ -2,7 +2,7 @@
 
 The mock (``bsky-chat-mock serve``) and the bare handler (bench/bare.py, answering a fixed JSON
 body as big as the mock's getConvo answer) each run in their own process, and so does the load
-generator (bench/loadgen.py). Run: ``.venv/bin/python bench/load.py [--requests 3000]``.
+generator (bench/loadgen.py). Run: ``.venv/bin/python bench/load.py [--requests 3000] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,21 +82,28 @@ def setup(url: str, joiners: int) -> dict[str, Any]:
     return {"auth": auth, "convo": convo, "code": code["joinLink"]["code"], "joiners": others, "size": size}
 
 
+def median_of(results: list[dict[str, float]], field: str) -> float:
+    return statistics.median(r[field] for r in results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per row (medians are shown)")
     args = parser.parse_args()
-    n = args.requests
+    n, repeat = args.requests, args.repeat
     mock, url = start([PY, "-m", "mockserver", "serve", "--port", "0", "--empty", "--log-level", "WARNING"])
     try:
-        ctx = setup(url, n * len(CONCURRENCY))
+        ctx = setup(url, n * len(CONCURRENCY) * repeat)
         bare, bare_url = start([PY, str(HERE / "bare.py"), str(ctx["size"])])
         try:
             x = f"{url}/xrpc/chat.bsky."
             cid, auth = ctx["convo"], ctx["auth"]
-            calls = {
+            joiner = iter(ctx["joiners"])
+            calls: dict[str, Callable[[int], list[Any]]] = {
                 "getConvo": lambda i: ["GET", f"{x}convo.getConvo?convoId={cid}", auth, None],
-                # a throwaway parameter makes every call miss the read cache
+                # a throwaway parameter makes every call miss the read cache (the answer is built,
+                # encoded and journaled each time, as after a write); decoded parameters stay cached
                 "getConvo fresh": lambda i: ["GET", f"{x}convo.getConvo?convoId={cid}&nocache={i}", auth, None],
                 "getMessages": lambda i: ["GET", f"{x}convo.getMessages?convoId={cid}&limit=50", auth, None],
                 "listConvos": lambda i: ["GET", f"{x}convo.listConvos", auth, None],
@@ -104,40 +113,49 @@ def main() -> None:
                     auth,
                     {"convoId": cid, "message": {"text": f"load {i}"}},
                 ],
+                # a fresh account per call: each one creates a pending request
+                "requestJoin": lambda i: [
+                    "POST",
+                    f"{x}group.requestJoin",
+                    {"Authorization": f"Bearer {next(joiner)}"},
+                    {"code": ctx["code"]},
+                ],
             }
+            bare_requests: list[list[Any]] = [["GET", f"{bare_url}/x", {}, None]] * n
             rows = []
-            joiner = iter(ctx["joiners"])
+            tag = 0
             for c in CONCURRENCY:
-                base = load([["GET", f"{bare_url}/x", {}, None]] * n, c, server_pid=bare.pid)
-                rows.append(("bare handler", c, base, 1.0))
+                # the bare handler runs right before every measurement, and each is compared with its
+                # own run: this machine's speed drifts by tens of percent over a minute
+                bases: list[dict[str, float]] = []
+                mine: list[tuple[str, list[dict[str, float]], list[float]]] = []
                 for name, make in calls.items():
-                    result = load([make(i) for i in range(n)], c, server_pid=mock.pid)
-                    rows.append((name, c, result, result["rps"] / base["rps"]))
-                join = [
-                    [
-                        "POST",
-                        f"{x}group.requestJoin",
-                        {"Authorization": f"Bearer {next(joiner)}"},
-                        {"code": ctx["code"]},
-                    ]
-                    for _ in range(n)
-                ]
-                result = load(join, c, server_pid=mock.pid)
-                rows.append(("requestJoin", c, result, result["rps"] / base["rps"]))
+                    results, ratios = [], []
+                    for _ in range(repeat):
+                        tag += 1
+                        bases.append(load(bare_requests, c, server_pid=bare.pid))
+                        requests = [make(tag * n + i) for i in range(n)]
+                        results.append(load(requests, c, server_pid=mock.pid))
+                        ratios.append(results[-1]["rps"] / bases[-1]["rps"])
+                    mine.append((name, results, ratios))
+                rows.append(("bare handler", c, bases, 1.0))
+                rows.extend((name, c, results, statistics.median(ratios)) for name, results, ratios in mine)
         finally:
             bare.kill()
     finally:
         mock.kill()
-    print(f"getConvo answer: {ctx['size']} bytes (the bare handler answers as many); {n} requests per row")
+    print(f"getConvo answer: {ctx['size']} bytes (the bare handler answers as many); {n} requests per measurement")
+    print(f"medians of {repeat} measurements per row; vs bare: req/s over the bare handler's, measured just before")
     print("cpu us: the server process's CPU time per request (the bare handler's for its rows)")
     print(
         f"{'call':14} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'cpu us':>7} {'errors':>6}"
     )
-    for name, c, r, ratio in rows:
-        cpu = f"{r['cpu_us']:7.0f}" if "cpu_us" in r else f"{'-':>7}"
+    for name, c, results, ratio in rows:
+        cpu = f"{median_of(results, 'cpu_us'):7.0f}" if all("cpu_us" in r for r in results) else f"{'-':>7}"
+        errors = sum(int(r["errors"]) for r in results)
         print(
-            f"{name:14} {c:4d} {r['rps']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:8.2f} {cpu} "
-            f"{int(r['errors']):6d}"
+            f"{name:14} {c:4d} {median_of(results, 'rps'):8.0f} {median_of(results, 'p50_ms'):8.2f} "
+            f"{median_of(results, 'p99_ms'):8.2f} {ratio:8.2f} {cpu} {errors:6d}"
         )
 
 
