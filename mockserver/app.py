@@ -51,6 +51,9 @@ async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
                 request.transport.abort()
             log.info("fault: dropped the connection of %s %s", request.method, request.path)
             return web.Response(status=499)  # never sent: the connection is gone
+        except xrpc.ClientGone as e:
+            log.info("%s", e)
+            return web.Response(status=499)  # never sent: the client is gone
         except web.HTTPException as e:
             if e.status < 400:
                 raise
@@ -100,6 +103,7 @@ async def _dispatch(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE_KEY]
+    record = True
     entry: dict[str, Any] = {
         "time": None,  # the time the call ran at (a handler's frozen time); filled in below if it did not run
         "actor": None,
@@ -115,6 +119,9 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     except xrpc.DropConnection:
         entry.update(status=0, error="ConnectionDropped", message="the connection was dropped by a fault", output=None)
         raise
+    except xrpc.ClientGone:
+        record = False  # no call was made
+        raise
     except Exception:
         entry.update(status=500, error="InternalServerError", message="Internal Server Error", output=None)
         raise
@@ -122,11 +129,12 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         entry.update(status=response.status, error=None, message=None)
         return response
     finally:
-        if entry["time"] is None:
-            entry["time"] = service.clock.iso()
-        recorded = service.journal.record(entry)
-        if service.recorders:
-            service.emit(call_line(service.journal.public(recorded)))
+        if record:
+            if entry["time"] is None:
+                entry["time"] = service.clock.iso()
+            recorded = service.journal.record(entry)
+            if service.recorders:
+                service.emit(call_line(service.journal.public(recorded)))
 
 
 async def _no_icon(request: web.Request) -> web.Response:

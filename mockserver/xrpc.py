@@ -112,6 +112,8 @@ async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise XrpcError("PayloadTooLarge", f"Request body is over the limit of {limit} bytes", 413) from None
+    except ConnectionResetError:
+        raise ClientGone(f"the client hung up before the body of {nsid} was complete") from None
     if len(raw) > limit:
         raise XrpcError("PayloadTooLarge", f"Request body is {len(raw)} bytes; the limit is {limit}", 413)
     if not raw.strip():
@@ -139,6 +141,10 @@ def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tupl
 
 class DropConnection(Exception):
     """Raised by a fault to close the connection without answering."""
+
+
+class ClientGone(Exception):
+    """The client hung up mid-request: there is no one to answer and no call to record."""
 
 
 async def apply_fault(request: web.Request, service: Service, nsid: str, viewer: Actor | None, values: Json) -> None:
