@@ -19,6 +19,21 @@ CONCURRENCY = 16
 ACTORS = 30
 GROUPS = 8
 FIGURES: Counter[str] = Counter()
+WRITES = [
+    f"chat.bsky.{name}"
+    for name in (
+        "convo.sendMessage",
+        "group.requestJoin",
+        "group.addMembers",
+        "group.removeMembers",
+        "convo.leaveConvo",
+        "group.approveJoinRequest",
+        "group.rejectJoinRequest",
+        "group.withdrawJoinRequest",
+        "convo.acceptConvo",
+        "group.editGroup",
+    )
+]
 
 
 def check_invariants(state: State) -> int:
@@ -50,7 +65,7 @@ def check_invariants(state: State) -> int:
 
 
 async def test_soak_mixed_workload(server: MockChatServer) -> None:
-    rng = random.Random(2584)
+    rng = random.Random(2584)  # the groups' first members
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as http:
 
         async def admin(path: str, body: Json) -> Json:
@@ -76,32 +91,72 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
                 FIGURES["calls"] += 1
                 FIGURES[str(r.status)] += 1
                 out: Json = await r.json() if r.status != 200 or r.content_length else {}
+                FIGURES[f"{nsid} {out.get('error', r.status) if r.status != 200 else 200}"] += 1
                 assert r.status < 500, (nsid, body, params, out)
                 return r.status, out
 
-        for g in range(GROUPS):
+        async def new_group(g: int) -> None:
+            """A group of 6 with a join link in slot ``g`` (half of the links need approval)."""
             owner = dids[g]
+            others = [d for d in dids if d != owner]
             status, out = await xrpc(
-                owner, "chat.bsky.group.createGroup", {"name": f"Soak {g}", "members": rng.sample(dids, 5)}
+                owner, "chat.bsky.group.createGroup", {"name": f"Soak {g}", "members": rng.sample(others, 5)}
             )
-            assert status == 200
-            convos.append(out["convo"]["id"])
+            assert status == 200, out
+            convo = out["convo"]["id"]
             status, out = await xrpc(
                 owner,
                 "chat.bsky.group.createJoinLink",
-                {"convoId": convos[-1], "joinRule": "anyone", "requireApproval": g % 2 == 0},
+                {"convoId": convo, "joinRule": "anyone", "requireApproval": g % 2 == 0},
             )
-            codes.append(out["joinLink"]["code"])
-        for convo in convos:
+            assert status == 200, out
             async with http.patch(f"{server.url}/_mock/convos/{convo}", json={"memberLimit": 12}) as r:
                 assert r.status == 200
+            convos[g : g + 1], codes[g : g + 1] = [convo], [out["joinLink"]["code"]]
+
+        convos = [""] * GROUPS
+        codes = [""] * GROUPS
+        for g in range(GROUPS):
+            await new_group(g)
+        retiring: set[int] = set()
+
+        async def retire(g: int) -> None:
+            """The owner locks the group and leaves it (closed for good); a new group takes its slot."""
+            retiring.add(g)
+            try:
+                convo, owner = convos[g], dids[g]
+                for _ in range(20):  # another worker may unlock it in between
+                    status, out = await xrpc(owner, "chat.bsky.convo.lockConvo", {"convoId": convo})
+                    assert status == 200 or out["error"] == "ConvoLocked", out  # it may be locked already
+                    status, out = await xrpc(owner, "chat.bsky.convo.leaveConvo", {"convoId": convo})
+                    if status == 200:
+                        break
+                    assert out["error"] == "OwnerCannotLeave", out
+                assert status == 200, out
+                FIGURES["groups retired"] += 1
+                await new_group(g)
+            finally:
+                retiring.discard(g)
 
         async def one(i: int) -> None:
-            who = rng.choice(dids)
+            rng = random.Random(2584 * 100_003 + i)  # the same calls in every run; outcomes follow the interleaving
             g = rng.randrange(GROUPS)
             convo, owner = convos[g], dids[g]
             op = rng.random()
-            if op < 0.25:
+            members, requests = server.call(
+                lambda s: (list(s.state.convos[convo].members), list(s.state.convos[convo].requests))
+            )
+            # mostly someone the call suits (a member; an outsider to join; a requester to approve), sometimes anyone
+            if 0.25 <= op < 0.35:
+                likely = [d for d in dids if d not in members]
+            else:
+                likely = requests if 0.52 <= op < 0.62 else members
+            likely = [d for d in likely if d != owner]
+            who = rng.choice(likely) if likely and rng.random() < 0.7 else rng.choice([d for d in dids if d != owner])
+            if op < 0.004:
+                if g not in retiring:
+                    await retire(g)
+            elif op < 0.25:
                 await xrpc(who, "chat.bsky.convo.sendMessage", {"convoId": convo, "message": {"text": f"m{i}"}})
             elif op < 0.35:
                 await xrpc(who, "chat.bsky.group.requestJoin", {"code": codes[g]})
@@ -142,11 +197,20 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
                 await one(i)
 
         await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(CONCURRENCY))), timeout=600)
-        # the views agree with the state
+        # every slot holds a live group, and every member's view agrees with the state
         for g, convo in enumerate(convos):
-            status, out = await xrpc(dids[g], "chat.bsky.convo.getConvo", convoId=convo)
-            if status == 200:
-                assert out["convo"]["kind"]["memberCount"] == len(server.state.convos[convo].members)
+            members = server.call(lambda s, c=convo: list(s.state.convos[c].members))  # type: ignore[misc]
+            assert dids[g] in members, f"slot {g}: the owner left {convo} but no new group took its place"
+            for did in members:
+                status, out = await xrpc(did, "chat.bsky.convo.getConvo", convoId=convo)
+                assert status == 200, out
+                assert out["convo"]["kind"]["memberCount"] == len(members)
+                FIGURES["memberCount checks"] += 1
     FIGURES["invariant checks"] = server.call(lambda s: check_invariants(s.state))
     assert FIGURES["calls"] >= CALLS and FIGURES["500"] == 0
-    print(f"\nsoak figures: {dict(FIGURES)}")
+    # the workload kept doing real work: writes of every kind succeeded, not only errors
+    for nsid in WRITES:
+        assert FIGURES[f"{nsid} 200"] >= 10, (nsid, FIGURES[f"{nsid} 200"])
+    assert FIGURES["200"] >= CALLS * 0.4, f"only {FIGURES['200']} of {CALLS} calls succeeded"
+    print("\nsoak figures:", {k: v for k, v in FIGURES.items() if " " not in k or not k.startswith("chat.")})
+    print("per method:", sorted((k, v) for k, v in FIGURES.items() if k.startswith("chat.")))
