@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from .app import create_app
+from .protocol import use_xrpc_errors
 from .service import SERVICE_KEY, Config, Service
 from .state import State
 
@@ -91,6 +92,7 @@ class MockChatServer:
             shutdown_timeout=1.0,
         )
         await runner.setup()
+        use_xrpc_errors(runner)
         site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
         try:
             await site.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -128,6 +129,34 @@ async def test_body_over_one_mib_is_413(server: MockChatServer, http: aiohttp.Cl
     # and the server goes on serving
     status, body = await xrpc(http, "POST", session_url(server), json={"identifier": "a.test", "password": "x"})
     assert_error(status, body, 401, "AuthenticationRequired")
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"GET /xrpc/chat.bsky.convo.listConvos?cursor=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "8190"),
+        (b"GET /xrpc/chat.bsky.convo.listConvos HTTP/1.1\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", "8190"),
+        (b"GARBAGE\r\n\r\n", "method"),
+        (b"GET / HTTP/1.1\r\nNot a header\r\n\r\n", "header"),
+    ],
+    ids=["long-url", "long-header", "not-http", "broken-header"],
+)
+async def test_unparsable_http_gets_an_xrpc_error(
+    server: MockChatServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, raw: bytes, words: str
+) -> None:
+    """Requests aiohttp itself cannot parse: still a 400 XRPC body, no traceback logged, serving goes on."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(raw)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ")[1] == b"400", head
+    assert b"content-type: application/json" in head.lower(), head
+    assert_error(400, json.loads(body), 400, "InvalidRequest", "Bad HTTP request", words)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    status, _ = await xrpc(http, "GET", f"{server.url}/_mock/version")
+    assert status == 200
 
 
 async def test_missing_malformed_expired_tokens(
