@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from aiohttp import web
@@ -95,6 +96,20 @@ def json_response(body: Json | None, status: int = 200) -> web.Response:
     return web.Response(status=status, body=encode(body), content_type=JSON_TYPE, charset="utf-8")
 
 
+def check_query_encoding(request: web.Request) -> None:
+    """Refuse a query string whose percent-escapes are not UTF-8 (aiohttp would quietly turn
+    them into U+FFFD, so the call would run on text the client never sent)."""
+    raw = request.raw_path.partition("?")[2]
+    if "%" not in raw:
+        return
+    for part in raw.split("&"):
+        try:
+            unquote_to_bytes(part.replace("+", " ")).decode("utf-8")
+        except UnicodeDecodeError:
+            name = unquote_to_bytes(part.partition("=")[0]).decode("utf-8", "replace")
+            raise invalid_request(f"Query parameter {name!r} is not valid UTF-8 once percent-decoded") from None
+
+
 async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> Json | None:
     """Read, decode and validate a procedure's JSON body; None for procedures without input."""
     if not lexicons.has_input(nsid):
@@ -175,6 +190,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
     viewer, claims = authenticate(request, service, registered.auth)
     entry["actor"] = viewer.did if viewer else None
+    check_query_encoding(request)
     params = service.lexicons.decode_params(nsid, list(request.query.items()))
     entry["params"] = params
     body = None

@@ -256,6 +256,13 @@ async def test_params_decoded_from_lexicon(
     assert calls[-1].params == {"codes": ["a", "b"]}
     status, _ = await xrpc(http, "GET", f"{base}?codes=solo")
     assert calls[-1].params == {"codes": ["solo"]}
+    status, _ = await xrpc(http, "GET", f"{base}?codes=caf%C3%A9+bar")  # UTF-8 escapes and + decoded
+    assert calls[-1].params == {"codes": ["café bar"]}
+    count = len(calls)
+    for bad in ("%ff%fe", "%ED%A0%80", "%C3"):  # not UTF-8: a stray byte, a lone surrogate, a cut sequence
+        status, body = await xrpc(http, "GET", f"{base}?codes=ok&codes={bad}")
+        assert_error(status, body, 400, "InvalidRequest", "'codes'", "not valid UTF-8")
+    assert len(calls) == count  # the handler never ran
 
 
 async def test_unknown_paths_and_admin_errors(server: MockChatServer, http: aiohttp.ClientSession) -> None:
