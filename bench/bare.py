@@ -1,25 +1,28 @@
-"""The baseline: a bare aiohttp handler answering a fixed JSON body of a given size.
+"""The baseline: a bare aiohttp handler answering a fixed JSON body of the size asked for.
 
-Usage: python bench/bare.py SIZE. Prints 'listening on URL' and serves until killed.
+Usage: python bench/bare.py. ``GET /size/N`` answers a JSON body of N bytes. Prints
+'listening on URL' and serves until killed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
 from aiohttp import web
 
 
-async def main(size: int) -> None:
-    body = json.dumps({"pad": "x" * max(size - 10, 0)})
+async def main() -> None:
+    bodies: dict[int, bytes] = {}
 
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(text=body, content_type="application/json")
+        size = int(request.match_info["size"])
+        if size not in bodies:
+            bodies[size] = json.dumps({"pad": "x" * max(size - 10, 0)}).encode()
+        return web.Response(body=bodies[size], content_type="application/json")
 
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
+    app.router.add_route("*", "/size/{size}", handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -29,4 +32,4 @@ async def main(size: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main())

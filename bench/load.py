@@ -1,8 +1,8 @@
 """Throughput and latency of the mock against a bare aiohttp handler, side by side.
 
-The mock (``bsky-chat-mock serve``) and the bare handler (bench/bare.py, answering a fixed JSON
-body as big as the mock's getConvo answer) each run in their own process, and so does the load
-generator (bench/loadgen.py). Run: ``.venv/bin/python bench/load.py [--requests 3000] [--repeat 3]``.
+The mock (``bsky-chat-mock serve``) and the bare handler (bench/bare.py, answering a JSON body as
+big as the mock's answer to the call it is compared with) each run in their own process, and so
+does the load generator (bench/loadgen.py). Run: ``.venv/bin/python bench/load.py [--requests 3000] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time a process has used so far (Linux /proc), or None elsewhere."""
+    """CPU time a process's threads have used so far, or None where Linux's /proc is missing.
+    schedstat counts nanoseconds; stat's user + system time counts 10 ms ticks, too coarse for
+    a few thousand requests of 100 us."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -78,8 +85,15 @@ def setup(url: str, joiners: int) -> dict[str, Any]:
             json={"convoId": convo, "joinRule": "anyone", "requireApproval": True},
         ).json()
         others = [http.post("/_mock/actors", json={}).json()["accessJwt"] for _ in range(joiners)]
-        size = len(http.get("/xrpc/chat.bsky.convo.getConvo", params={"convoId": convo}, headers=auth).content)
-    return {"auth": auth, "convo": convo, "code": code["joinLink"]["code"], "joiners": others, "size": size}
+    return {"auth": auth, "convo": convo, "code": code["joinLink"]["code"], "joiners": others}
+
+
+def answer_size(request: list[Any]) -> int:
+    """The size of the mock's answer to one request (made once, before the measurements)."""
+    method, url, headers, body = request
+    response = httpx.request(method, url, headers=headers, json=body)
+    assert response.status_code == 200, response.text
+    return len(response.content)
 
 
 def median_of(results: list[dict[str, float]], field: str) -> float:
@@ -94,8 +108,8 @@ def main() -> None:
     n, repeat = args.requests, args.repeat
     mock, url = start([PY, "-m", "mockserver", "serve", "--port", "0", "--empty", "--log-level", "WARNING"])
     try:
-        ctx = setup(url, n * len(CONCURRENCY) * repeat)
-        bare, bare_url = start([PY, str(HERE / "bare.py"), str(ctx["size"])])
+        ctx = setup(url, n * len(CONCURRENCY) * repeat + 1)
+        bare, bare_url = start([PY, str(HERE / "bare.py")])
         try:
             x = f"{url}/xrpc/chat.bsky."
             cid, auth = ctx["convo"], ctx["auth"]
@@ -121,41 +135,46 @@ def main() -> None:
                     {"code": ctx["code"]},
                 ],
             }
-            bare_requests: list[list[Any]] = [["GET", f"{bare_url}/x", {}, None]] * n
-            rows = []
+            sizes = {name: answer_size(make(-1)) for name, make in calls.items()}
+            rows: list[tuple[str, int, list[dict[str, float]], float | None, float | None]] = []
             tag = 0
             for c in CONCURRENCY:
                 # the bare handler runs right before every measurement, and each is compared with its
                 # own run: this machine's speed drifts by tens of percent over a minute
-                bases: list[dict[str, float]] = []
-                mine: list[tuple[str, list[dict[str, float]], list[float]]] = []
                 for name, make in calls.items():
-                    results, ratios = [], []
+                    bare_requests: list[list[Any]] = [["GET", f"{bare_url}/size/{sizes[name]}", {}, None]] * n
+                    bases, results, ratios, cpu_ratios = [], [], [], []
                     for _ in range(repeat):
                         tag += 1
                         bases.append(load(bare_requests, c, server_pid=bare.pid))
                         requests = [make(tag * n + i) for i in range(n)]
                         results.append(load(requests, c, server_pid=mock.pid))
                         ratios.append(results[-1]["rps"] / bases[-1]["rps"])
-                    mine.append((name, results, ratios))
-                rows.append(("bare handler", c, bases, 1.0))
-                rows.extend((name, c, results, statistics.median(ratios)) for name, results, ratios in mine)
+                        if "cpu_us" in results[-1] and "cpu_us" in bases[-1]:
+                            cpu_ratios.append(bases[-1]["cpu_us"] / results[-1]["cpu_us"])
+                    cpu_ratio = statistics.median(cpu_ratios) if cpu_ratios else None
+                    rows.append((f"  bare {sizes[name]} B", c, bases, None, None))
+                    rows.append((name, c, results, statistics.median(ratios), cpu_ratio))
         finally:
             bare.kill()
     finally:
         mock.kill()
-    print(f"getConvo answer: {ctx['size']} bytes (the bare handler answers as many); {n} requests per measurement")
-    print(f"medians of {repeat} measurements per row; vs bare: req/s over the bare handler's, measured just before")
-    print("cpu us: the server process's CPU time per request (the bare handler's for its rows)")
+    print(f"{n} requests per measurement, medians of {repeat}; each call follows its own bare-handler run,")
+    print("which answers a body of the same size as the call's answer (the row above it)")
+    print("cpu us: the server process's CPU time per request; vs bare (rps): req/s over the bare handler's;")
+    print("vs bare (cpu): the bare handler's CPU per request over the mock's, the share of the bare handler's")
+    print("capacity the mock reaches when the server, not the load generator, is the limit")
     print(
-        f"{'call':14} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'cpu us':>7} {'errors':>6}"
+        f"{'call':16} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu us':>7} "
+        f"{'vs bare (rps)':>13} {'vs bare (cpu)':>13} {'errors':>6}"
     )
-    for name, c, results, ratio in rows:
+    for name, c, results, ratio, cpu_ratio in rows:
         cpu = f"{median_of(results, 'cpu_us'):7.0f}" if all("cpu_us" in r for r in results) else f"{'-':>7}"
         errors = sum(int(r["errors"]) for r in results)
+        shown = f"{ratio:13.2f} {cpu_ratio:13.2f}" if ratio is not None and cpu_ratio is not None else " " * 27
         print(
-            f"{name:14} {c:4d} {median_of(results, 'rps'):8.0f} {median_of(results, 'p50_ms'):8.2f} "
-            f"{median_of(results, 'p99_ms'):8.2f} {ratio:8.2f} {cpu} {errors:6d}"
+            f"{name:16} {c:4d} {median_of(results, 'rps'):8.0f} {median_of(results, 'p50_ms'):8.2f} "
+            f"{median_of(results, 'p99_ms'):8.2f} {cpu} {shown} {errors:6d}"
         )
 
 
