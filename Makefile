@@ -22,13 +22,15 @@ test: $(STAMP)
 example: $(STAMP)
 	cd examples/downstream && ../../$(BIN)/python -m pytest -q
 
+# the commands behind bench/RESULTS.md, with its arguments (the scale run needs ~2 GB and a few minutes)
 bench: $(STAMP)
-	@$(BIN)/python -c "import pytest_httpserver" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python bench/startup.py
-	$(BIN)/python bench/scenario_load.py
-	$(BIN)/python bench/fixture_cost.py
-	$(BIN)/python bench/load.py
-	$(BIN)/python bench/scale.py
+	@$(BIN)/python -c "import pytest_httpserver" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python bench/startup.py --runs 5
+	$(BIN)/python bench/scenario_load.py --repeat 3
+	$(BIN)/python bench/fixture_cost.py -n 200 --rounds 5
+	$(BIN)/python bench/load.py --requests 2000 --repeat 3
+	$(BIN)/python bench/scale.py --groups 10000 --members 50 --messages 100 --actors 100000
+	$(BIN)/python -m pytest -q -s tests/reliability
 
 ts-check: $(STAMP)
 	tests/js/run.sh

@@ -1,7 +1,11 @@
 """The whole state as plain JSON, and back: ``dump(service)`` / ``load(service, data)``.
 
 A dump holds the source data only; indexes (handles, followers, memberships, logs by viewer)
-are rebuilt on load, so ``dump(load(dump(s))) == dump(s)`` exactly.
+are rebuilt on load, so ``dump(load(dump(s))) == dump(s)`` exactly. A convo's log events name
+their audience by index into the convo's ``audiences`` (version 2): most events of a convo go
+to the same members, and one list per event made a dump of a million messages ~2 GB; loaded,
+events with the same audience share one frozenset again. Version 1 dumps (a list per event)
+still load.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, Reaction, State
 
 Json = dict[str, Any]
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
 def _plain(obj: Any) -> Any:
@@ -50,8 +55,19 @@ def _convo(convo: Convo) -> Json:
         "requests_read_seq": convo.requests_read_seq,
         "next_order": convo.next_order,
         "last_reaction": _last_reaction(convo),
-        "events": [_plain(e) for e in convo.events],
+        **_events(convo),
     }
+
+
+def _events(convo: Convo) -> Json:
+    """The log events, each audience written once per convo and named by its index."""
+    index: dict[frozenset[str], int] = {}
+    events = []
+    for e in convo.events:
+        plain = _plain(e)
+        plain["audience"] = index.setdefault(e.audience, len(index))
+        events.append(plain)
+    return {"audiences": [sorted(a) for a in index], "events": events}
 
 
 def _last_reaction(convo: Convo) -> list[Any] | None:
@@ -98,8 +114,8 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
 
 
 def _state(data: Json) -> State:
-    if data.get("version") != VERSION:
-        raise ValueError(f"version must be {VERSION}")
+    if data.get("version") not in READABLE:
+        raise ValueError(f"version must be one of {', '.join(map(str, READABLE))}")
     state = State()
     for raw in data["actors"]:
         actor: Actor = _build(Actor, {**raw, "follows": set(), "blocks": set(raw["blocks"])})
@@ -154,12 +170,17 @@ def _convo_from(state: State, raw: Json) -> Convo:
     if raw["last_reaction"] is not None:
         message_id, index = raw["last_reaction"]
         convo.last_reaction = (message_id, convo.message_ids[message_id].reactions[index])
+    audiences = [frozenset(a) for a in raw.get("audiences", [])]
+    shared: dict[frozenset[str], frozenset[str]] = {a: a for a in audiences}
     for e in raw["events"]:
         reaction = _build(Reaction, e["reaction"]) if e.get("reaction") else None
-        event: LogEvent = _build(LogEvent, {**e, "audience": frozenset(e["audience"]), "reaction": reaction})
+        given = e["audience"]
+        audience = audiences[given] if isinstance(given, int) else shared.setdefault(frozenset(given), frozenset(given))
+        event: LogEvent = _build(LogEvent, {**e, "audience": audience, "reaction": reaction})
         convo.events.append(event)
         convo.event_revs.append(event.rev)
-        for did in event.audience:
+    for audience in shared:
+        for did in audience:
             state.log_convos.setdefault(did, set()).add(convo.id)
     return convo
 

@@ -99,6 +99,28 @@ def test_bad_state_dump_changes_nothing(admin_http: httpx.Client, server: MockCh
     assert admin_http.get("/_mock/state").json() == before
 
 
+def test_state_dump_names_each_audience_once_and_reads_version_one(
+    admin_http: httpx.Client, server: MockChatServer
+) -> None:
+    server.load_scenario("demo")
+    dump = admin_http.get("/_mock/state").json()
+    assert dump["version"] == 2
+    audiences = sum(len(c["audiences"]) for c in dump["convos"])
+    assert audiences < sum(len(c["events"]) for c in dump["convos"])  # shared, not one list per event
+    assert all(isinstance(e["audience"], int) for c in dump["convos"] for e in c["events"])
+    # the same state as an older server wrote it: one audience list per event
+    old = json.loads(json.dumps(dump))
+    old["version"] = 1
+    for convo in old["convos"]:
+        lists = convo.pop("audiences")
+        for event in convo["events"]:
+            event["audience"] = lists[event["audience"]]
+    assert admin_http.put("/_mock/state", json=old).status_code == 200
+    assert admin_http.get("/_mock/state").json() == dump
+    events = [e for c in server.state.convos.values() for e in c.events]
+    assert len({id(e.audience) for e in events}) == audiences  # loaded events share them again
+
+
 BASE: Json = {
     "actors": {"alice": {}, "bob": {}},
     "groups": {"g": {"owner": "alice", "name": "G", "members": ["bob"]}},
