@@ -15,11 +15,18 @@ SECRET_METHODS = ("com.atproto.server.",)
 """Methods whose input or output can hold a password or a token (the others are kept as they are)."""
 REDACTED = "***"
 DEFAULT_SIZE = 10_000
+DEFAULT_BYTES = 32 * 1024 * 1024
+"""The most answer bytes kept: 10,000 getLog pages of ~90 KB would otherwise hold ~1 GB."""
 
 
 class EncodedJson(bytes):
     """An answer kept as the JSON that was sent: one bytes object instead of a tree of dicts, so a
     full journal costs the garbage collector next to nothing. Decoded when the journal is read."""
+
+
+def _answer_bytes(entry: Json) -> int:
+    output = entry.get("output")
+    return len(output) if isinstance(output, EncodedJson) else 0
 
 
 def _public(entry: Json) -> Json:
@@ -41,16 +48,24 @@ def redact(value: Any) -> Any:
 class Journal:
     """The latest calls (at most ``size``), each numbered by ``seq`` from 1."""
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self.entries: deque[Json] = deque(maxlen=size)
+    def __init__(self, size: int = DEFAULT_SIZE, max_bytes: int = DEFAULT_BYTES) -> None:
+        self.entries: deque[Json] = deque()
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        """The size of the answers kept."""
         self.last_seq = 0
 
     def record(self, entry: Json) -> Json:
-        """Number, redact and keep one finished call; answer it as the journal shows it."""
+        """Number, redact and keep one finished call, dropping the oldest past ``size`` entries
+        or ``max_bytes`` of answers; answer it as the journal shows it."""
         self.last_seq += 1
         secret = str(entry.get("method", "")).startswith(SECRET_METHODS)
         kept = {"seq": self.last_seq, **(redact(_public(entry)) if secret else entry)}
         self.entries.append(kept)
+        self.bytes += _answer_bytes(kept)
+        while len(self.entries) > 1 and (len(self.entries) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= _answer_bytes(self.entries.popleft())
         return kept
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[Json]:
@@ -66,3 +81,4 @@ class Journal:
     def clear(self) -> None:
         """Forget every entry (numbering goes on)."""
         self.entries.clear()
+        self.bytes = 0

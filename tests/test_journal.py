@@ -8,6 +8,8 @@ from collections.abc import Callable
 import httpx
 from conftest import Api
 
+from mockserver.journal import EncodedJson, Journal
+
 
 def test_calls_are_journaled_in_order_without_secrets(admin_http: httpx.Client, api: Callable[..., Api]) -> None:
     start = admin_http.get("/_mock/journal").json()["cursor"]
@@ -39,3 +41,22 @@ def test_calls_are_journaled_in_order_without_secrets(admin_http: httpx.Client, 
     later = admin_http.get("/_mock/journal", params={"since": page["cursor"]}).json()
     assert later == {"entries": [], "cursor": page["cursor"]}
     assert admin_http.get("/_mock/journal", params={"since": "x"}).status_code == 400
+
+
+def test_journal_keeps_the_latest_calls_within_its_count_and_byte_limits() -> None:
+    journal = Journal(size=5, max_bytes=1000)
+    for i in range(8):
+        journal.record({"method": "m", "output": EncodedJson(b'{"n": %d}' % i)})
+    assert [e["seq"] for e in journal.since()] == [4, 5, 6, 7, 8]  # the count limit
+    assert journal.since()[-1]["output"] == {"n": 7}
+    big = EncodedJson(b'{"pad": "' + b"x" * 390 + b'"}')
+    for _ in range(3):
+        journal.record({"method": "m", "output": big})
+    # 3 x 400 bytes is over 1,000: the oldest answers go until the rest fit
+    assert [e["seq"] for e in journal.since()] == [10, 11]
+    assert journal.bytes == 2 * len(big) <= journal.max_bytes
+    huge = EncodedJson(b'"' + b"x" * 4998 + b'"')
+    journal.record({"method": "m", "output": huge})  # one answer over the limit is still kept
+    assert [e["seq"] for e in journal.since()] == [12] and journal.bytes == 5000
+    journal.clear()
+    assert journal.since() == [] and journal.bytes == 0
