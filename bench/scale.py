@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--actors", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--no-dump", action="store_true", help="skip dumping the large state and loading it back")
     parser.add_argument("--load-dump", type=Path, help=argparse.SUPPRESS)  # the fresh process's part
     args = parser.parse_args()
     if args.load_dump:
@@ -142,11 +143,14 @@ def main() -> None:
     small = measure(10, args.members, args.messages, small_actors, args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         dumped = Path(tmp) / "state.json"
-        large = measure(args.groups, args.members, args.messages, args.actors, args.repeat, dumped)
-        size_mb = dumped.stat().st_size / 1e6
-        out = subprocess.run(
-            [sys.executable, __file__, "--load-dump", str(dumped)], stdout=subprocess.PIPE, text=True, check=True
-        ).stdout.split()
+        large = measure(
+            args.groups, args.members, args.messages, args.actors, args.repeat, None if args.no_dump else dumped
+        )
+        if not args.no_dump:
+            size_mb = dumped.stat().st_size / 1e6
+            out = subprocess.run(
+                [sys.executable, __file__, "--load-dump", str(dumped)], stdout=subprocess.PIPE, text=True, check=True
+            ).stdout.split()
     print(
         f"state: small = 10 groups, {small_actors} actors; large = {args.groups} groups x {args.members} members, "
         f"{args.actors} actors, {args.groups * args.messages} messages (pid {os.getpid()})"
@@ -160,10 +164,11 @@ def main() -> None:
         f"RSS with the large state built: {large['RSS built MB']:.0f} MB; max RSS after the reads "
         f"(the journal keeps their answers, up to 32 MB): {large['max RSS MB']:.0f} MB"
     )
-    print(
-        f"state dump: {size_mb:.0f} MB of JSON; loaded in a fresh process in {out[0]} s, "
-        f"max RSS {out[1]} MB while loading, {out[2]} MB once loaded"
-    )
+    if not args.no_dump:
+        print(
+            f"state dump: {size_mb:.0f} MB of JSON; loaded in a fresh process in {out[0]} s, "
+            f"max RSS {out[1]} MB while loading, {out[2]} MB once loaded"
+        )
 
 
 if __name__ == "__main__":
