@@ -46,6 +46,8 @@ async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await _dispatch(request, handler)
         except XrpcError as e:
             response = xrpc.json_response(e.body(), status=e.status)
+            if isinstance(e, xrpc.UnreadableBody):
+                response.force_close()
         except xrpc.DropConnection:
             if request.transport is not None:
                 request.transport.abort()

@@ -97,8 +97,9 @@ def json_response(body: Json | None, status: int = 200) -> web.Response:
 
 
 def check_query_encoding(request: web.Request) -> None:
-    """Refuse a query string whose percent-escapes are not UTF-8 (aiohttp would quietly turn
-    them into U+FFFD, so the call would run on text the client never sent)."""
+    """Refuse a query string whose percent-escapes are not UTF-8, in any parameter, known or not
+    (aiohttp would quietly turn them into U+FFFD, so the call would run on text the client never
+    sent)."""
     raw = request.raw_path.partition("?")[2]
     if "%" not in raw:
         return
@@ -106,7 +107,7 @@ def check_query_encoding(request: web.Request) -> None:
         try:
             unquote_to_bytes(part.replace("+", " ")).decode("utf-8")
         except UnicodeDecodeError:
-            name = unquote_to_bytes(part.partition("=")[0]).decode("utf-8", "replace")
+            name = part.partition("=")[0]  # as sent, still escaped: it may be the broken part
             raise invalid_request(f"Query parameter {name!r} is not valid UTF-8 once percent-decoded") from None
 
 
@@ -129,6 +130,10 @@ async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit:
         raise XrpcError("PayloadTooLarge", f"Request body is over the limit of {limit} bytes", 413) from None
     except ConnectionResetError:
         raise ClientGone(f"the client hung up before the body of {nsid} was complete") from None
+    except web.RequestPayloadError as e:  # a body aiohttp cannot decode: bad gzip or deflate, broken chunks
+        request.content.feed_eof()  # nothing more to read: aiohttp must not try to drain it after the answer
+        reason = str(e).strip().splitlines()[-1].strip()  # aiohttp's text starts "400, message:"
+        raise UnreadableBody("InvalidRequest", f"Request body could not be read: {reason}", 400) from None
     if len(raw) > limit:
         raise XrpcError("PayloadTooLarge", f"Request body is {len(raw)} bytes; the limit is {limit}", 413)
     if not raw.strip():
@@ -156,6 +161,11 @@ def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tupl
 
 class DropConnection(Exception):
     """Raised by a fault to close the connection without answering."""
+
+
+class UnreadableBody(XrpcError):
+    """A body aiohttp could not decode: answered, then the connection is closed (its byte
+    stream can no longer be trusted)."""
 
 
 class ClientGone(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import logging
 from collections.abc import Callable
@@ -155,6 +156,32 @@ async def test_unparsable_http_gets_an_xrpc_error(
     assert b"content-type: application/json" in head.lower(), head
     assert_error(400, json.loads(body), 400, "InvalidRequest", "Bad HTTP request", words)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    status, _ = await xrpc(http, "GET", f"{server.url}/_mock/version")
+    assert status == 200
+
+
+async def test_compressed_bodies(
+    server: MockChatServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gzip body is read as JSON; a broken one is a 400 that closes the connection, not a 500."""
+    body = json.dumps({"identifier": "nobody.test", "password": "x"}).encode()
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    status, answer = await xrpc(http, "POST", session_url(server), data=gzip.compress(body), headers=headers)
+    assert_error(status, answer, 401, "AuthenticationRequired")  # read and decoded: the account is unknown
+    for encoding in ("gzip", "deflate"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"POST /xrpc/com.atproto.server.createSession HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Encoding: " + encoding.encode() + b"\r\n"
+            b"Content-Length: 10\r\n\r\n0123456789"
+        )
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), timeout=10)  # returns once the server closes
+        writer.close()
+        head, _, text = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower(), head
+        assert_error(400, json.loads(text), 400, "InvalidRequest", "could not be read", encoding)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     status, _ = await xrpc(http, "GET", f"{server.url}/_mock/version")
     assert status == 200
 
