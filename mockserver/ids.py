@@ -42,6 +42,12 @@ class Ids:
             "tidLast": self._tid_last,
         }
 
+    def check(self, data: dict[str, Any]) -> None:
+        """Raise (KeyError, TypeError, ValueError) if :meth:`load` could not take ``data``; change nothing."""
+        random.Random().setstate(_random_state(data["rng"]))
+        random.Random().setstate(_random_state(data["faker"]))
+        int(data["tidLast"])
+
     def load(self, data: dict[str, Any]) -> None:
         """Continue from a position given by :meth:`dump`."""
         self.seed = data.get("seed")

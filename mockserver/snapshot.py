@@ -10,6 +10,7 @@ still load.
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -103,12 +104,17 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
     """Replace the state with a dump; a malformed dump is an ``InvalidRequest`` and changes nothing."""
     try:
         state = _state(data)
+        if "ids" in data:
+            service.ids.check(data["ids"])
+        offset = float(data.get("clockOffset", 0))
+        if not math.isfinite(offset):
+            raise ValueError(f"clockOffset must be a finite number of seconds, not {offset}")
     except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError) as e:
         raise invalid_request(f"Not a state dump this server can load: {type(e).__name__}: {e}") from None
     service.state = state
     if "ids" in data:
         service.ids.load(data["ids"])
-    service.clock.set_offset_seconds(float(data.get("clockOffset", 0)))
+    service.clock.set_offset_seconds(offset)
     if record:
         service.started()
 
@@ -174,8 +180,7 @@ def _convo_from(state: State, raw: Json) -> Convo:
     shared: dict[frozenset[str], frozenset[str]] = {a: a for a in audiences}
     for e in raw["events"]:
         reaction = _build(Reaction, e["reaction"]) if e.get("reaction") else None
-        given = e["audience"]
-        audience = audiences[given] if isinstance(given, int) else shared.setdefault(frozenset(given), frozenset(given))
+        audience = _audience(e["audience"], audiences, shared)
         event: LogEvent = _build(LogEvent, {**e, "audience": audience, "reaction": reaction})
         convo.events.append(event)
         convo.event_revs.append(event.rev)
@@ -183,6 +188,20 @@ def _convo_from(state: State, raw: Json) -> Convo:
         for did in audience:
             state.log_convos.setdefault(did, set()).add(convo.id)
     return convo
+
+
+def _audience(
+    given: Any, audiences: list[frozenset[str]], shared: dict[frozenset[str], frozenset[str]]
+) -> frozenset[str]:
+    """An event's audience: an index into the convo's audiences, or (version 1) a list of DIDs."""
+    if isinstance(given, int) and not isinstance(given, bool):
+        if not 0 <= given < len(audiences):
+            raise IndexError(f"audience {given} is not an index into the {len(audiences)} audiences")
+        return audiences[given]
+    if isinstance(given, list) and all(isinstance(did, str) for did in given):
+        audience = frozenset(given)
+        return shared.setdefault(audience, audience)
+    raise TypeError(f"audience must be an index into audiences or a list of DIDs, not {given!r}")
 
 
 def as_scenario(service: Service) -> str:

@@ -92,9 +92,24 @@ def test_bad_state_dump_changes_nothing(admin_http: httpx.Client, server: MockCh
     before = admin_http.get("/_mock/state").json()
     broken = json.loads(json.dumps(before))
     broken["convos"][0]["members"][0]["surprise"] = 1
-    for body in (broken, {"version": 99}, {"version": 1}):
+
+    def changed(**fields: Any) -> Json:
+        body: Json = json.loads(json.dumps(before))
+        body.update(fields)
+        return body
+
+    def with_audience(value: Any) -> Json:
+        body = changed()
+        body["convos"][0]["events"][0]["audience"] = value
+        return body
+
+    bodies = [broken, {"version": 99}, {"version": 1}, changed(clockOffset="soon"), changed(clockOffset="nan")]
+    bodies += [changed(ids={"rng": "x"}), changed(ids={**before["ids"], "tidLast": "later"})]
+    bodies += [with_audience(v) for v in (-1, True, 99, "did:plc:abc", [1, 2], None)]
+    for body in bodies:
         answer = admin_http.put("/_mock/state", json=body)
-        assert answer.status_code == 400 and answer.json()["error"] == "InvalidRequest"
+        assert answer.status_code == 400 and answer.json()["error"] == "InvalidRequest", (body, answer.text)
+        assert "Not a state dump" in answer.json()["message"]
     assert "surprise" in admin_http.put("/_mock/state", json=broken).json()["message"]
     assert admin_http.get("/_mock/state").json() == before
 
