@@ -134,7 +134,7 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         if record:
             if entry["time"] is None:
                 entry["time"] = service.clock.iso()
-            recorded = service.journal.record(entry)
+            recorded = service.journal.record(entry, body_bytes=request.content_length or 0)
             if service.recorders:
                 service.emit(call_line(service.journal.public(recorded)))
 

@@ -16,7 +16,8 @@ SECRET_METHODS = ("com.atproto.server.",)
 REDACTED = "***"
 DEFAULT_SIZE = 10_000
 DEFAULT_BYTES = 32 * 1024 * 1024
-"""The most answer bytes kept: 10,000 getLog pages of ~90 KB would otherwise hold ~1 GB."""
+"""The most bytes of answers and request bodies kept: 10,000 getLog pages of ~90 KB would
+otherwise hold ~1 GB, and 10,000 bodies near the 1 MiB limit ~10 GB."""
 
 
 class EncodedJson(bytes):
@@ -52,20 +53,26 @@ class Journal:
         self.entries: deque[Json] = deque()
         self.size = size
         self.max_bytes = max_bytes
+        self.costs: deque[int] = deque()
+        """The bytes each kept entry counts for, in the same order."""
         self.bytes = 0
-        """The size of the answers kept."""
+        """The size of the answers and request bodies kept."""
         self.last_seq = 0
 
-    def record(self, entry: Json) -> Json:
-        """Number, redact and keep one finished call, dropping the oldest past ``size`` entries
-        or ``max_bytes`` of answers; answer it as the journal shows it."""
+    def record(self, entry: Json, body_bytes: int = 0) -> Json:
+        """Number, redact and keep one finished call (``body_bytes``: the size of its request
+        body), dropping the oldest past ``size`` entries or ``max_bytes`` of answers and bodies;
+        answer it as the journal shows it."""
         self.last_seq += 1
         secret = str(entry.get("method", "")).startswith(SECRET_METHODS)
         kept = {"seq": self.last_seq, **(redact(_public(entry)) if secret else entry)}
+        cost = _answer_bytes(kept) + body_bytes
         self.entries.append(kept)
-        self.bytes += _answer_bytes(kept)
+        self.costs.append(cost)
+        self.bytes += cost
         while len(self.entries) > 1 and (len(self.entries) > self.size or self.bytes > self.max_bytes):
-            self.bytes -= _answer_bytes(self.entries.popleft())
+            self.entries.popleft()
+            self.bytes -= self.costs.popleft()
         return kept
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[Json]:
@@ -81,4 +88,5 @@ class Journal:
     def clear(self) -> None:
         """Forget every entry (numbering goes on)."""
         self.entries.clear()
+        self.costs.clear()
         self.bytes = 0

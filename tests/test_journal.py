@@ -58,5 +58,8 @@ def test_journal_keeps_the_latest_calls_within_its_count_and_byte_limits() -> No
     huge = EncodedJson(b'"' + b"x" * 4998 + b'"')
     journal.record({"method": "m", "output": huge})  # one answer over the limit is still kept
     assert [e["seq"] for e in journal.since()] == [12] and journal.bytes == 5000
+    journal.record({"method": "m", "output": None}, body_bytes=600)  # request bodies count too
+    journal.record({"method": "m", "output": None}, body_bytes=600)
+    assert [e["seq"] for e in journal.since()] == [14] and journal.bytes == 600
     journal.clear()
     assert journal.since() == [] and journal.bytes == 0
