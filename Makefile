@@ -22,7 +22,7 @@ test: $(STAMP)
 example: $(STAMP)
 	cd examples/downstream && ../../$(BIN)/python -m pytest -q
 
-# the commands behind bench/RESULTS.md, with its arguments (the scale run needs ~2 GB and a few minutes)
+# the commands behind bench/RESULTS.md, with its arguments (the scale run needs ~4 GB and a few minutes)
 bench: $(STAMP)
 	@$(BIN)/python -c "import pytest_httpserver" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/startup.py --runs 5

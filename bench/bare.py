@@ -18,7 +18,7 @@ async def main() -> None:
     async def handler(request: web.Request) -> web.Response:
         size = int(request.match_info["size"])
         if size not in bodies:
-            bodies[size] = json.dumps({"pad": "x" * max(size - 10, 0)}).encode()
+            bodies[size] = json.dumps({"pad": "x" * max(size - 11, 0)}).encode()  # '{"pad": ""}' is 11 bytes
         return web.Response(body=bodies[size], content_type="application/json")
 
     app = web.Application()

@@ -28,11 +28,12 @@ class XrpcRequestHandler(RequestHandler):
         if status >= 500 or request.writer.output_size > 0:
             return super().handle_error(request, status, exc, message)
         log.info("unparsable request from %s: %s", request.remote, message or exc)
-        name = "PayloadTooLarge" if status == 413 else "InvalidRequest"
         text = (message or HTTPStatus(status).phrase).strip()
         if "Got more than" in text:  # aiohttp's message quotes the whole line: keep it short
             text = "the request line or a header is over the limit of 8190 bytes"
-        response = json_response({"error": name, "message": f"Bad HTTP request: {text}"}, status=status)
+        elif exc is not None:
+            text = f"{type(exc).__name__}: {text}"  # "deflate" alone says little
+        response = json_response({"error": "InvalidRequest", "message": f"Bad HTTP request: {text}"}, status=status)
         response.force_close()
         return response
 

@@ -139,7 +139,9 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
                 retiring.discard(g)
 
         async def one(i: int) -> None:
-            rng = random.Random(2584 * 100_003 + i)  # the same calls in every run; outcomes follow the interleaving
+            # the same draws in every run (the operation, the group, how the caller is picked); whom they
+            # pick from the live members, and what the call then meets, follow the interleaving
+            rng = random.Random(2584 * 100_003 + i)
             g = rng.randrange(GROUPS)
             convo, owner = convos[g], dids[g]
             op = rng.random()
@@ -152,7 +154,9 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
             else:
                 likely = requests if 0.52 <= op < 0.62 else members
             likely = [d for d in likely if d != owner]
-            who = rng.choice(likely) if likely and rng.random() < 0.7 else rng.choice([d for d in dids if d != owner])
+            prefer, pick = rng.random() < 0.7, rng.random()
+            pool = likely if likely and prefer else [d for d in dids if d != owner]
+            who = pool[int(pick * len(pool))]
             if op < 0.004:
                 if g not in retiring:
                     await retire(g)
@@ -210,7 +214,7 @@ async def test_soak_mixed_workload(server: MockChatServer) -> None:
     assert FIGURES["calls"] >= CALLS and FIGURES["500"] == 0
     # the workload kept doing real work: writes of every kind succeeded, not only errors
     for nsid in WRITES:
-        assert FIGURES[f"{nsid} 200"] >= 10, (nsid, FIGURES[f"{nsid} 200"])
+        assert FIGURES[f"{nsid} 200"] >= max(1, CALLS // 2000), (nsid, FIGURES[f"{nsid} 200"])
     assert FIGURES["200"] >= CALLS * 0.4, f"only {FIGURES['200']} of {CALLS} calls succeeded"
     print("\nsoak figures:", {k: v for k, v in FIGURES.items() if " " not in k or not k.startswith("chat.")})
     print("per method:", sorted((k, v) for k, v in FIGURES.items() if k.startswith("chat.")))
