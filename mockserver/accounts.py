@@ -83,7 +83,7 @@ def _checked_changes(state: State, lex: Lexicons, spec: Json, actor: Actor | Non
             self_did = actor.did if actor else "__self__"
             if self_did in dids:
                 raise invalid_request(f"{field}: an actor cannot list itself")
-            out[field] = dids
+            out[field] = frozenset(dids)
     return out
 
 
@@ -105,8 +105,6 @@ def create_actor(state: State, ids: Ids, clock: Clock, lex: Lexicons, spec: Json
         allow_group_invites=clean.get("allowGroupInvites", "all"),
         status=clean.get("status", "active"),
         new_account=clean.get("newAccount", False),
-        follows=set(),
-        blocks=set(),
     )
     state.add_actor(actor)
     if "follows" in clean:

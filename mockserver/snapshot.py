@@ -124,10 +124,10 @@ def _state(data: Json) -> State:
         raise ValueError(f"version must be one of {', '.join(map(str, READABLE))}")
     state = State()
     for raw in data["actors"]:
-        actor: Actor = _build(Actor, {**raw, "follows": set(), "blocks": set(raw["blocks"])})
+        actor: Actor = _build(Actor, {**raw, "follows": frozenset(), "blocks": frozenset(raw["blocks"])})
         state.add_actor(actor)
     for raw in data["actors"]:
-        state.set_follows(state.actors[raw["did"]], set(raw["follows"]))
+        state.set_follows(state.actors[raw["did"]], frozenset(raw["follows"]))
     state.sessions = {str(k): str(v) for k, v in data["sessions"].items()}
     for raw in data["links"]:
         link: JoinLink = _build(JoinLink, raw)

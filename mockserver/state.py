@@ -5,6 +5,7 @@ Nothing here does I/O or checks rules; the operations modules do that.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,10 @@ class Actor:
     allow_group_invites: str = "all"
     status: str = "active"
     new_account: bool = False
-    follows: set[str] = field(default_factory=set)
-    blocks: set[str] = field(default_factory=set)
+    follows: frozenset[str] = frozenset()
+    blocks: frozenset[str] = frozenset()
+    """Replaced whole, never changed in place: frozen, so the many accounts that follow or block
+    no one share the one empty frozenset (two empty sets per account were 43 MB at 100,000)."""
 
     def follows_did(self, did: str) -> bool:
         """Whether this actor follows ``did``."""
@@ -68,13 +71,13 @@ class State:
         self.actors[actor.did] = actor
         self.handles[actor.handle] = actor.did
 
-    def set_follows(self, actor: Actor, follows: set[str]) -> None:
+    def set_follows(self, actor: Actor, follows: AbstractSet[str]) -> None:
         """Replace whom ``actor`` follows, keeping the followers index right."""
         for did in actor.follows - follows:
             self.followers.get(did, set()).discard(actor.did)
         for did in follows - actor.follows:
             self.followers.setdefault(did, set()).add(actor.did)
-        actor.follows = set(follows)
+        actor.follows = frozenset(follows)
 
     def rename_actor(self, actor: Actor, handle: str) -> None:
         """Change an actor's handle, keeping the index right."""

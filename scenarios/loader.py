@@ -120,7 +120,7 @@ def _fill(service: Service, scenario: ScenarioSource, clock: _Clock) -> LoadedSc
         loaded.actors[key] = LoadedActor(actor.did, actor.handle, actor.password)
     for key, raw in spec.get("actors", {}).items():
         state.set_follows(actors[key], {actors[k].did for k in raw.get("follows", [])})
-        actors[key].blocks = {actors[k].did for k in raw.get("blocks", [])}
+        actors[key].blocks = frozenset(actors[k].did for k in raw.get("blocks", []))
     for key, raw in spec.get("groups", {}).items():
         convo = _group(service, clock, actors, raw, spec.get("memberLimit"))
         loaded.convos[key] = convo.id
