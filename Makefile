@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fixture_cost.py -n 200 --rounds 5
 	$(BIN)/python bench/load.py --requests 2000 --repeat 3
 	$(BIN)/python bench/scale.py --groups 10000 --members 50 --messages 100 --actors 100000
+	$(BIN)/python bench/scale_journal.py --groups 10000 --actors 100000
 	$(BIN)/python -m pytest -q -s tests/reliability
 
 ts-check: $(STAMP)
