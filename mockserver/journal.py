@@ -20,19 +20,16 @@ DEFAULT_BYTES = 32 * 1024 * 1024
 otherwise hold ~1 GB, and 10,000 bodies near the 1 MiB limit ~10 GB."""
 
 
-class EncodedJson(bytes):
-    """An answer kept as the JSON that was sent: one bytes object instead of a tree of dicts, so a
-    full journal costs the garbage collector next to nothing. Decoded when the journal is read."""
-
-
-def _answer_bytes(entry: Json) -> int:
-    output = entry.get("output")
-    return len(output) if isinstance(output, EncodedJson) else 0
+EncodedJson = bytes
+"""An answer kept as the JSON that was sent: the very bytes object that was sent (and that the
+read cache keeps), not a copy and not a tree of dicts, so a full journal costs the garbage
+collector next to nothing. Decoded when the journal is read. Outputs are otherwise dicts or None,
+so bytes always mean this."""
 
 
 def _public(entry: Json) -> Json:
     output = entry.get("output")
-    if isinstance(output, EncodedJson):
+    if isinstance(output, bytes):
         return {**entry, "output": json.loads(output) if output else None}
     return entry
 
@@ -53,10 +50,12 @@ class Journal:
         self.entries: deque[Json] = deque()
         self.size = size
         self.max_bytes = max_bytes
-        self.costs: deque[int] = deque()
-        """The bytes each kept entry counts for, in the same order."""
+        self.bodies: deque[int] = deque()
+        """The request body size of each kept entry, in the same order."""
+        self.answers: dict[int, list[Any]] = {}
+        """id -> [answer bytes, entries holding it]: a cached read's entries share one answer."""
         self.bytes = 0
-        """The size of the answers and request bodies kept."""
+        """The size of the distinct answers and the request bodies kept."""
         self.last_seq = 0
 
     def record(self, entry: Json, body_bytes: int = 0) -> Json:
@@ -66,14 +65,28 @@ class Journal:
         self.last_seq += 1
         secret = str(entry.get("method", "")).startswith(SECRET_METHODS)
         kept = {"seq": self.last_seq, **(redact(_public(entry)) if secret else entry)}
-        cost = _answer_bytes(kept) + body_bytes
         self.entries.append(kept)
-        self.costs.append(cost)
-        self.bytes += cost
+        self.bodies.append(body_bytes)
+        self.bytes += body_bytes
+        output = kept.get("output")
+        if isinstance(output, bytes):
+            held = self.answers.setdefault(id(output), [output, 0])
+            held[1] += 1
+            if held[1] == 1:
+                self.bytes += len(output)
         while len(self.entries) > 1 and (len(self.entries) > self.size or self.bytes > self.max_bytes):
-            self.entries.popleft()
-            self.bytes -= self.costs.popleft()
+            self._drop_oldest()
         return kept
+
+    def _drop_oldest(self) -> None:
+        output = self.entries.popleft().get("output")
+        self.bytes -= self.bodies.popleft()
+        if isinstance(output, bytes):
+            held = self.answers[id(output)]
+            held[1] -= 1
+            if held[1] == 0:
+                del self.answers[id(output)]
+                self.bytes -= len(output)
 
     def since(self, seq: int = 0, limit: int | None = None) -> list[Json]:
         """Entries after ``seq``, oldest first, answers decoded."""
@@ -88,5 +101,6 @@ class Journal:
     def clear(self) -> None:
         """Forget every entry (numbering goes on)."""
         self.entries.clear()
-        self.costs.clear()
+        self.bodies.clear()
+        self.answers.clear()
         self.bytes = 0

@@ -19,7 +19,6 @@ from aiohttp import web
 
 from .clock import iso
 from .errors import XrpcError, invalid_request
-from .journal import EncodedJson
 from .lexicons import Lexicons
 from .service import Service
 from .state import Actor
@@ -212,7 +211,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if verb == "GET" else None
     cached = service.reads.get(key) if key is not None else None
     if cached is not None and cached[0] == service.writes:
-        entry["output"] = EncodedJson(cached[1])
+        entry["output"] = cached[1]  # the same bytes object: kept once, whoever holds it
         return web.Response(body=cached[1], content_type=JSON_TYPE, charset="utf-8")
     call = Call(service, nsid, params, body, viewer, claims)
     with service.clock.frozen() as now:
@@ -231,7 +230,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         entry["output"] = None
         return web.Response()
     data = encode(output)
-    entry["output"] = EncodedJson(data)
+    entry["output"] = data
     if key is not None:
         service.remember_read(key, data)
     return web.Response(body=data, content_type=JSON_TYPE, charset="utf-8")

@@ -49,17 +49,22 @@ def test_journal_keeps_the_latest_calls_within_its_count_and_byte_limits() -> No
         journal.record({"method": "m", "output": EncodedJson(b'{"n": %d}' % i)})
     assert [e["seq"] for e in journal.since()] == [4, 5, 6, 7, 8]  # the count limit
     assert journal.since()[-1]["output"] == {"n": 7}
-    big = EncodedJson(b'{"pad": "' + b"x" * 390 + b'"}')
-    for _ in range(3):
+    bigs = [EncodedJson(b'{"pad": "' + b"x" * 390 + b'", "i": %d}' % i) for i in range(3)]
+    for big in bigs:
         journal.record({"method": "m", "output": big})
-    # 3 x 400 bytes is over 1,000: the oldest answers go until the rest fit
+    # 3 x 408 bytes is over 1,000: the oldest answers go until the rest fit
     assert [e["seq"] for e in journal.since()] == [10, 11]
-    assert journal.bytes == 2 * len(big) <= journal.max_bytes
+    assert journal.bytes == len(bigs[1]) + len(bigs[2]) <= journal.max_bytes
     huge = EncodedJson(b'"' + b"x" * 4998 + b'"')
     journal.record({"method": "m", "output": huge})  # one answer over the limit is still kept
     assert [e["seq"] for e in journal.since()] == [12] and journal.bytes == 5000
+    shared = EncodedJson(b'"' + b"s" * 298 + b'"')  # a cached read's entries share one answer: counted once
+    for _ in range(3):
+        journal.record({"method": "m", "output": shared})
+    assert [e["seq"] for e in journal.since()] == [13, 14, 15] and journal.bytes == 300
     journal.record({"method": "m", "output": None}, body_bytes=600)  # request bodies count too
     journal.record({"method": "m", "output": None}, body_bytes=600)
-    assert [e["seq"] for e in journal.since()] == [14] and journal.bytes == 600
+    assert [e["seq"] for e in journal.since()] == [17] and journal.bytes == 600
+    assert journal.answers == {}
     journal.clear()
     assert journal.since() == [] and journal.bytes == 0
