@@ -6,6 +6,7 @@ Admin bodies are validated by lexrpc too, against the mock's own small lexicons 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ from aiohttp import web
 from . import snapshot
 from .accounts import create_actor, update_actor
 from .chat_views import join_link_view
-from .clock import parse_iso
+from .clock import MAX_OFFSET, parse_iso
 from .errors import invalid_request, not_found
 from .lexicons import Lexicons
 from .recording import admin_line
@@ -338,6 +339,14 @@ async def get_clock(request: web.Request) -> web.Response:
     return json_response(_clock_json(request.app[SERVICE_KEY]))
 
 
+def _within_range(when: datetime) -> datetime:
+    """A time to stop the clock at: within the clock's range of real time."""
+    away = abs((when - datetime.now(timezone.utc)).total_seconds())
+    if away > MAX_OFFSET:
+        raise ValueError(f"{when.isoformat()} is more than 100 years from now")
+    return when
+
+
 async def post_clock(request: web.Request) -> web.Response:
     """POST /_mock/clock ``{set: datetime} | {advance: seconds} | {reset: true} | {pin: datetime} | {unpin: true}``."""
     service = request.app[SERVICE_KEY]
@@ -346,19 +355,22 @@ async def post_clock(request: web.Request) -> web.Response:
         raise invalid_request(
             "Give exactly one of set (a datetime), advance (seconds), reset (true), pin (a datetime) or unpin (true)"
         )
-    if "pin" in body:
-        service.clock.pin(parse_iso(body["pin"]))
-    elif "unpin" in body:
-        service.clock.unpin()
-    elif "set" in body:
-        service.clock.set(parse_iso(body["set"]))
-    elif "advance" in body:
-        seconds = body["advance"]
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-            raise invalid_request(f"advance must be a number of seconds, got {seconds!r}")
-        service.clock.advance(seconds)
-    elif body["reset"]:
-        service.clock.reset()
+    try:
+        if "pin" in body:
+            service.clock.pin(_within_range(parse_iso(body["pin"])))
+        elif "unpin" in body:
+            service.clock.unpin()
+        elif "set" in body:
+            service.clock.set(parse_iso(body["set"]))
+        elif "advance" in body:
+            seconds = body["advance"]
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+                raise invalid_request(f"advance must be a number of seconds, got {seconds!r}")
+            service.clock.advance(seconds)
+        elif body["reset"]:
+            service.clock.reset()
+    except (ValueError, OverflowError) as e:
+        raise invalid_request(f"Cannot move the clock so: {e}") from None
     return json_response(_clock_json(service))
 
 

@@ -134,7 +134,8 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         if record:
             if entry["time"] is None:
                 entry["time"] = service.clock.iso()
-            recorded = service.journal.record(entry, body_bytes=request.content_length or 0)
+            body_bytes = entry.pop(xrpc.BODY_BYTES, 0)  # counted only when the input is kept
+            recorded = service.journal.record(entry, body_bytes=body_bytes)
             if service.recorders:
                 service.emit(call_line(service.journal.public(recorded)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 
@@ -40,6 +41,17 @@ class _Frozen:
     def __exit__(self, *exc: object) -> None:
         if self._held:
             self._clock._pinned = None
+
+
+MAX_OFFSET = 100 * 365.25 * 86400
+"""How far (seconds) the server's time may be from real time: far enough for any test, and every
+date it stamps stays a valid datetime."""
+
+
+def _checked(seconds: float) -> timedelta:
+    if not math.isfinite(seconds) or abs(seconds) > MAX_OFFSET:
+        raise ValueError(f"the server's time must stay within 100 years of real time (asked for {seconds:g} s away)")
+    return timedelta(seconds=seconds)
 
 
 class Clock:
@@ -89,19 +101,24 @@ class Clock:
         return iso(self.now())
 
     def advance(self, seconds: float) -> datetime:
-        """Move the server's time forward (or back, if negative) and return it; a stopped clock stays stopped."""
+        """Move the server's time forward (or back, if negative) and return it; a stopped clock stays stopped.
+
+        ``ValueError`` (and no change) if that would put it more than 100 years from real time.
+        """
+        offset = _checked(self._offset.total_seconds() + seconds)
         if self._pinned is not None:
             self._pinned += timedelta(seconds=seconds)
-        self._offset += timedelta(seconds=seconds)
+        self._offset = offset
         return self.now()
 
     def set(self, when: datetime) -> datetime:
         """Make the server's time read ``when`` from now on (it keeps ticking, unless stopped)."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
+        offset = _checked((when - datetime.now(timezone.utc)).total_seconds())
         if self._pinned is not None:
             self._pinned = when
-        self._offset = when - datetime.now(timezone.utc)
+        self._offset = offset
         return self.now()
 
     def offset_seconds(self) -> float:
@@ -109,8 +126,8 @@ class Clock:
         return self._offset.total_seconds()
 
     def set_offset_seconds(self, seconds: float) -> None:
-        """Put the server's time ``seconds`` away from real (or frozen) time."""
-        self._offset = timedelta(seconds=seconds)
+        """Put the server's time ``seconds`` away from real (or frozen) time (``ValueError`` past 100 years)."""
+        self._offset = _checked(seconds)
 
     def reset(self) -> None:
         """Go back to real (or frozen) time, running."""

@@ -43,10 +43,15 @@ class Ids:
         }
 
     def check(self, data: dict[str, Any]) -> None:
-        """Raise (KeyError, TypeError, ValueError) if :meth:`load` could not take ``data``; change nothing."""
+        """Raise (KeyError, TypeError, ValueError, OverflowError) if :meth:`load` could not take
+        ``data``; change nothing."""
+        seed = data.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
+            raise TypeError(f"ids.seed must be an integer, a string or null, not {seed!r}")
         random.Random().setstate(_random_state(data["rng"]))
         random.Random().setstate(_random_state(data["faker"]))
-        int(data["tidLast"])
+        if isinstance(data["tidLast"], bool) or not isinstance(data["tidLast"], int):
+            raise TypeError(f"ids.tidLast must be an integer, not {data['tidLast']!r}")
 
     def load(self, data: dict[str, Any]) -> None:
         """Continue from a position given by :meth:`dump`."""

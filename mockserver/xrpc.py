@@ -112,8 +112,13 @@ def check_query_encoding(request: web.Request) -> None:
 
 async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> Json | None:
     """Read, decode and validate a procedure's JSON body; None for procedures without input."""
+    return (await read_input_sized(request, lexicons, nsid, limit))[0]
+
+
+async def read_input_sized(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> tuple[Json | None, int]:
+    """:func:`read_input`, and the size of the body as received (after any decompression)."""
     if not lexicons.has_input(nsid):
-        return None
+        return None, 0
     if request.content_length is not None and request.content_length > limit:
         raise XrpcError(
             "PayloadTooLarge",
@@ -129,7 +134,7 @@ async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit:
         raise XrpcError("PayloadTooLarge", f"Request body is over the limit of {limit} bytes", 413) from None
     except ConnectionResetError:
         raise ClientGone(f"the client hung up before the body of {nsid} was complete") from None
-    except web.RequestPayloadError as e:  # a body aiohttp cannot decode: bad gzip or deflate, broken chunks
+    except web.RequestPayloadError as e:  # a body aiohttp cannot decode (bad gzip or deflate)
         request.content.feed_eof()  # nothing more to read: aiohttp must not try to drain it after the answer
         reason = str(e).strip().splitlines()[-1].strip()  # aiohttp's text starts "400, message:"
         raise UnreadableBody("InvalidRequest", f"Request body could not be read: {reason}", 400) from None
@@ -146,7 +151,7 @@ async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit:
     if not isinstance(data, dict):
         raise invalid_request(f"Request body must be a JSON object, not {type(data).__name__}")
     lexicons.validate(nsid, "input", data)
-    return data
+    return data, len(raw)
 
 
 def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tuple[Actor | None, Json]:
@@ -160,6 +165,10 @@ def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tupl
 
 class DropConnection(Exception):
     """Raised by a fault to close the connection without answering."""
+
+
+BODY_BYTES = "bodyBytes"
+"""Entry key (taken out before the entry is journaled): the size of the input kept."""
 
 
 class UnreadableBody(XrpcError):
@@ -204,8 +213,9 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     entry["params"] = params
     body = None
     if verb == "POST":
-        body = await read_input(request, service.lexicons, nsid, service.config.max_body)
+        body, size = await read_input_sized(request, service.lexicons, nsid, service.config.max_body)
         entry["input"] = body
+        entry[BODY_BYTES] = size
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
     key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if verb == "GET" else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 
 import httpx
 from conftest import Api
 
+from mockserver import MockChatServer
 from mockserver.journal import EncodedJson, Journal
 
 
@@ -68,3 +70,28 @@ def test_journal_keeps_the_latest_calls_within_its_count_and_byte_limits() -> No
     assert journal.answers == {}
     journal.clear()
     assert journal.since() == [] and journal.bytes == 0
+
+
+def test_journal_counts_the_body_it_keeps_not_the_header(
+    server: MockChatServer, admin_http: httpx.Client, api: Callable[..., Api]
+) -> None:
+    alice = api("alice")
+    convo = alice.ok("chat.bsky.group.createGroup", {"name": "G", "members": []})["convo"]["id"]
+    for _ in range(3):
+        alice.ok("chat.bsky.convo.getConvo", convoId=convo)
+    before = server.call(lambda s: (len(s.journal.entries), s.journal.bytes))
+    # a header claiming 40 MB, a 2-byte body: refused before reading, and it must not push the rest out
+    with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        raw.sendall(
+            b"POST /xrpc/chat.bsky.convo.sendMessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 40000000\r\nConnection: close\r\n\r\n{}"
+        )
+        assert raw.recv(100).startswith(b"HTTP/1.1 4")
+    entries, kept = server.call(lambda s: (len(s.journal.entries), s.journal.bytes))
+    assert entries == min(before[0] + 1, server.service.journal.size) and kept == before[1]
+    # a kept input counts as received: sent chunked (no Content-Length), it still counts
+    body = json.dumps({"convoId": convo, "message": {"text": "x" * 500}}).encode()
+    headers = {"Authorization": f"Bearer {alice.actor['accessJwt']}", "Content-Type": "application/json"}
+    answer = admin_http.post("/xrpc/chat.bsky.convo.sendMessage", content=iter([body]), headers=headers)
+    assert answer.status_code == 200 and "content-length" not in answer.request.headers
+    assert server.call(lambda s: s.journal.bodies[-1]) == len(body)

@@ -104,7 +104,12 @@ def test_bad_state_dump_changes_nothing(admin_http: httpx.Client, server: MockCh
         return body
 
     bodies = [broken, {"version": 99}, {"version": 1}, changed(clockOffset="soon"), changed(clockOffset="nan")]
+    bodies += [changed(clockOffset=1e13), changed(clockOffset=-1e18)]
     bodies += [changed(ids={"rng": "x"}), changed(ids={**before["ids"], "tidLast": "later"})]
+    bodies += [changed(ids={**before["ids"], "tidLast": 1.5}), changed(ids={**before["ids"], "seed": [1]})]
+    huge_state = json.loads(json.dumps(before["ids"]))
+    huge_state["rng"][1][0] = 2**70
+    bodies += [changed(ids=huge_state)]
     bodies += [with_audience(v) for v in (-1, True, 99, "did:plc:abc", [1, 2], None)]
     for body in bodies:
         answer = admin_http.put("/_mock/state", json=body)
@@ -112,6 +117,7 @@ def test_bad_state_dump_changes_nothing(admin_http: httpx.Client, server: MockCh
         assert "Not a state dump" in answer.json()["message"]
     assert "surprise" in admin_http.put("/_mock/state", json=broken).json()["message"]
     assert admin_http.get("/_mock/state").json() == before
+    assert admin_http.get("/_mock/clock").status_code == 200
 
 
 def test_state_dump_names_each_audience_once_and_reads_version_one(
@@ -185,6 +191,7 @@ def test_bad_scenarios_name_the_field_and_change_nothing(
     assert answer.json()["error"] == "InvalidRequest"
     assert message in answer.json()["message"]
     assert admin_http.get("/_mock/state").json() == before
+    assert admin_http.get("/_mock/clock").status_code == 200
     with pytest.raises(ScenarioError) as info:
         check(spec, "inline")
     assert any(message in p for p in info.value.problems)
