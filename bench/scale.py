@@ -125,12 +125,17 @@ def load_dump(path: Path) -> None:
     print(f"{seconds:.1f} {peak:.0f} {now:.0f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_state_arguments(parser: argparse.ArgumentParser, messages: int = 20) -> None:
+    """The options that size the large state (``build``'s arguments)."""
     parser.add_argument("--groups", type=int, default=2000)
     parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=messages, help="per group")
     parser.add_argument("--actors", type=int, default=20000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_state_arguments(parser)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--no-dump", action="store_true", help="skip dumping the large state and loading it back")
     parser.add_argument("--load-dump", type=Path, help=argparse.SUPPRESS)  # the fresh process's part

@@ -17,7 +17,7 @@ import statistics
 import time
 
 import httpx
-from scale import build
+from scale import add_state_arguments, build
 
 from mockserver import MockChatServer
 
@@ -26,10 +26,7 @@ ROUNDS_MB = (32, 32, 32, 0, 0, 0, 32, 32)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--groups", type=int, default=2000)
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--messages", type=int, default=100)
-    parser.add_argument("--actors", type=int, default=20000)
+    add_state_arguments(parser, messages=100)
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
     with MockChatServer() as server:

@@ -48,7 +48,8 @@ MAX_OFFSET = 100 * 365.25 * 86400
 date it stamps stays a valid datetime."""
 
 
-def _checked(seconds: float) -> timedelta:
+def checked_offset(seconds: float) -> timedelta:
+    """``seconds`` as an offset from real time; ``ValueError`` past :data:`MAX_OFFSET`."""
     if not math.isfinite(seconds) or abs(seconds) > MAX_OFFSET:
         raise ValueError(f"the server's time must stay within 100 years of real time (asked for {seconds:g} s away)")
     return timedelta(seconds=seconds)
@@ -77,7 +78,12 @@ class Clock:
         return _Frozen(self)
 
     def pin(self, when: datetime | None) -> None:
-        """Stop time at ``when``; None releases it to real time plus the offset (scenarios load at exact times so)."""
+        """Stop time at ``when``; None releases it to real time plus the offset (scenarios load at exact times so).
+
+        ``ValueError`` (and no change) if ``when`` is more than 100 years from real time.
+        """
+        if when is not None:
+            checked_offset((when - datetime.now(timezone.utc)).total_seconds())
         self._pinned = when
 
     @property
@@ -105,7 +111,7 @@ class Clock:
 
         ``ValueError`` (and no change) if that would put it more than 100 years from real time.
         """
-        offset = _checked(self._offset.total_seconds() + seconds)
+        offset = checked_offset(self._offset.total_seconds() + seconds)
         if self._pinned is not None:
             self._pinned += timedelta(seconds=seconds)
         self._offset = offset
@@ -115,7 +121,7 @@ class Clock:
         """Make the server's time read ``when`` from now on (it keeps ticking, unless stopped)."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        offset = _checked((when - datetime.now(timezone.utc)).total_seconds())
+        offset = checked_offset((when - datetime.now(timezone.utc)).total_seconds())
         if self._pinned is not None:
             self._pinned = when
         self._offset = offset
@@ -127,7 +133,7 @@ class Clock:
 
     def set_offset_seconds(self, seconds: float) -> None:
         """Put the server's time ``seconds`` away from real (or frozen) time (``ValueError`` past 100 years)."""
-        self._offset = _checked(seconds)
+        self._offset = checked_offset(seconds)
 
     def reset(self) -> None:
         """Go back to real (or frozen) time, running."""

@@ -10,11 +10,10 @@ still load.
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
 from typing import Any
 
-from .clock import MAX_OFFSET
+from .clock import checked_offset
 from .errors import invalid_request
 from .history import add_request
 from .service import Service
@@ -108,8 +107,7 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
         if "ids" in data:
             service.ids.check(data["ids"])
         offset = float(data.get("clockOffset", 0))
-        if not math.isfinite(offset) or abs(offset) > MAX_OFFSET:  # the clock's own limit
-            raise ValueError(f"clockOffset must be a number of seconds within 100 years, not {offset}")
+        checked_offset(offset)  # the clock's own limit, checked before anything changes
     except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError, OverflowError) as e:
         raise invalid_request(f"Not a state dump this server can load: {type(e).__name__}: {e}") from None
     service.state = state

@@ -138,7 +138,7 @@ def test_clock_set_advance_reset(admin_http: httpx.Client, api: Callable[..., Ap
         ({"advance": 1e13}, "within 100 years"),  # past datetime's range: it once broke every later call
         ({"advance": -1e13}, "within 100 years"),
         ({"set": "9999-12-31T23:59:59Z"}, "within 100 years"),
-        ({"pin": "0001-01-01T00:00:00Z"}, "more than 100 years"),
+        ({"pin": "0001-01-01T00:00:00Z"}, "within 100 years"),
     ):
         answer = admin_http.post("/_mock/clock", json=body)
         assert answer.status_code == 400 and words in answer.json()["message"], answer.text
