@@ -14,7 +14,7 @@ from lexrpc.base import Base, ValidationError
 from .errors import invalid_request
 
 Json = dict[str, Any]
-Part = Literal["parameters", "input"]
+Part = Literal["parameters", "input", "record"]
 PARAMS_CACHE = 4096
 
 
@@ -83,6 +83,8 @@ class Lexicons:
             self._base.validate(nsid, part, value)
         except ValidationError as e:
             raise invalid_request(f"Invalid {part}: {e}") from None
+        except Exception as e:  # lexrpc trips on some shapes (AttributeError, NotImplementedError, ...)
+            raise invalid_request(f"Invalid {part}: {_lexrpc_trouble(e)}") from None
 
     def output_problem(self, nsid: str, value: Any) -> str | None:
         """Why a method's output breaks its schema, or None if it is valid."""
@@ -99,6 +101,13 @@ class Lexicons:
         except ValidationError:
             return False
         return True
+
+
+def _lexrpc_trouble(error: Exception) -> str:
+    """What lexrpc stumbled on, said as the input's fault (it is: valid input never trips it)."""
+    if isinstance(error, NotImplementedError):
+        return f"unknown type: {error}"
+    return f"a value has the wrong shape ({type(error).__name__}: {error})"
 
 
 @cache

@@ -87,6 +87,13 @@ def words(target: tuple[MockChatServer, httpx.Client]) -> Json:
         "messageId": message_ids,
         "value": ["👍", "❤️", "x", ""],
         "password": ["password"],  # every demo account's
+        "collection": ["chat.bsky.actor.declaration", "app.bsky.feed.post"],
+        "rkey": ["self", "other"],
+        "record": [
+            {"$type": "chat.bsky.actor.declaration", "allowIncoming": "following"},
+            {"allowIncoming": "none", "allowGroupInvites": "all"},
+            {"allowIncoming": "sometimes"},
+        ],
         "access": [t["accessJwt"] for t in sessions],
         "refresh": [t["refreshJwt"] for t in sessions],
     }
@@ -143,6 +150,8 @@ def value(schema: Json, lexicon: str, words: Json, name: str = "", depth: int = 
             {k: value(v, lexicon, words, k, depth + 1) for k, v in props.items() if k in required},
             optional={k: value(v, lexicon, words, k, depth + 1) for k, v in props.items() if k not in required},
         )
+    if kind == "unknown" and words.get(name):
+        return st.one_of(st.sampled_from(words[name]), JUNK)
     return st.one_of(st.none(), st.integers(), st.text(max_size=10))
 
 
