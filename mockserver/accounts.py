@@ -65,8 +65,20 @@ def _checked_changes(state: State, lex: Lexicons, spec: Json, actor: Actor | Non
             raise invalid_request(f"did {did!r} is already taken")
         out["did"] = did
     for field in ("allowIncoming", "allowGroupInvites"):
-        if field in spec:
+        if spec.get(field) is not None:
             out[field] = _choice(field, spec[field], DECLARATION_VALUES)
+        elif field in spec:
+            out[field] = None
+    if "allowIncoming" in out or "allowGroupInvites" in out:
+        incoming = out.get("allowIncoming", actor.allow_incoming if actor else "all")
+        invites = out.get("allowGroupInvites", actor.allow_group_invites if actor else "all")
+        if incoming is None and invites is not None:
+            if "allowGroupInvites" in out:
+                raise invalid_request(
+                    "allowGroupInvites needs a chat declaration: set allowIncoming too "
+                    "(allowIncoming null means the account has no declaration at all)"
+                )
+            out["allowGroupInvites"] = None  # no declaration record: no field of it either
     if "status" in spec:
         out["status"] = _choice("status", spec["status"], ACCOUNT_STATUSES)
     for field in ("password", "displayName", "avatar", "newAccount"):
@@ -102,7 +114,7 @@ def create_actor(state: State, ids: Ids, clock: Clock, lex: Lexicons, spec: Json
         avatar=clean.get("avatar", ""),
         created_at=clock.iso(),
         allow_incoming=clean.get("allowIncoming", "all"),
-        allow_group_invites=clean.get("allowGroupInvites", "all"),
+        allow_group_invites=clean.get("allowGroupInvites", "all" if clean.get("allowIncoming", "all") else None),
         status=clean.get("status", "active"),
         new_account=clean.get("newAccount", False),
     )

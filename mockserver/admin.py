@@ -28,7 +28,7 @@ RECENT_MESSAGES = 8
 """How many of a group's latest messages the admin view (and the state page) shows."""
 PAGE = files("mockserver").joinpath("static").joinpath("index.html")
 
-_DECLARATION = {"type": "string", "description": "all, none or following"}
+_DECLARATION = {"type": "string", "description": "all, none or following; null for none set"}
 ACTOR_FIELDS: Json = {
     "did": {"type": "string", "format": "did"},
     "handle": {"type": "string", "minLength": 1, "maxLength": 253},
@@ -65,8 +65,15 @@ SET_CLOCK = "mock.admin.setClock"
 OBJECT = "mock.admin.object"
 
 
-def _procedure(nsid: str, fields: Json) -> Json:
-    schema = {"type": "object", "properties": fields}
+NULLABLE_ACTOR_FIELDS = ["allowIncoming", "allowGroupInvites"]
+"""``allowIncoming: null``: the account has no chat declaration record; ``allowGroupInvites:
+null``: its declaration leaves that field unset."""
+
+
+def _procedure(nsid: str, fields: Json, nullable: list[str] | None = None) -> Json:
+    schema: Json = {"type": "object", "properties": fields}
+    if nullable:
+        schema["nullable"] = nullable
     return {
         "lexicon": 1,
         "id": nsid,
@@ -81,8 +88,8 @@ def _procedure(nsid: str, fields: Json) -> Json:
 
 ADMIN_LEXICONS = Lexicons(
     [
-        _procedure(CREATE_ACTOR, ACTOR_FIELDS),
-        _procedure(UPDATE_ACTOR, ACTOR_FIELDS),
+        _procedure(CREATE_ACTOR, ACTOR_FIELDS, NULLABLE_ACTOR_FIELDS),
+        _procedure(UPDATE_ACTOR, ACTOR_FIELDS, NULLABLE_ACTOR_FIELDS),
         _procedure(UPDATE_CONVO, CONVO_FIELDS),
         _procedure(LOAD_SCENARIO, LOAD_FIELDS),
         _procedure(RESET, RESET_FIELDS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from .profiles import chat_declaration, viewer_state
+from .profiles import associated, viewer_state
 from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, State
 
@@ -35,7 +35,7 @@ def profile_basic(
         "did": actor.did,
         "handle": actor.handle,
         "displayName": actor.display_name,
-        "associated": {"chat": chat_declaration(actor)},
+        "associated": associated(actor),
         "viewer": viewer_state(actor, viewer),
         "labels": [],
         "createdAt": actor.created_at,
@@ -84,8 +84,13 @@ def _important(convo: Convo, member: Member) -> list[str]:
     return [did for did in dict.fromkeys(dids) if did in convo.members]
 
 
-def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
-    """``chat.bsky.convo.defs#convoView`` of a group, for one of its members."""
+def convo_view(service: Service, convo: Convo, viewer: Actor, *, previews: bool = True) -> Json:
+    """``chat.bsky.convo.defs#convoView`` of a group, for one of its members.
+
+    Its ``rev`` is the later of the convo's shared rev and the viewer's own (read, mute, accept):
+    a member's private changes show in that member's views only. ``previews=False`` renders join
+    link embeds without their ``convo`` (a preview inside a convo inside a preview would recurse).
+    """
     state = service.state
     member = convo.members[viewer.did]
     plain: dict[str, Json] = {}
@@ -101,11 +106,14 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
     if convo.link is not None:
         kind["joinLink"] = join_link_view(convo.link)
     if member.role == "owner":
-        kind["joinRequestCount"] = min(len(convo.requests), JOIN_REQUEST_COUNT_CAP)
-        kind["unreadJoinRequestCount"] = unread_requests(convo)
+        # omitted when zero, as the real service does ("collapse to undefined when empty")
+        if convo.requests:
+            kind["joinRequestCount"] = min(len(convo.requests), JOIN_REQUEST_COUNT_CAP)
+        if unread_requests(convo):
+            kind["unreadJoinRequestCount"] = unread_requests(convo)
     view: Json = {
         "id": convo.id,
-        "rev": convo.rev,
+        "rev": max(convo.rev, member.rev),
         "members": [profile_basic(state, did, viewer, convo, plain) for did in _important(convo, member)],
         "muted": member.muted,
         "status": member.status,
@@ -113,12 +121,12 @@ def convo_view(service: Service, convo: Convo, viewer: Actor) -> Json:
         "kind": kind,
     }
     if convo.messages:
-        view["lastMessage"] = any_message_view(state, convo, convo.messages[-1], member.joined_seq)
+        view["lastMessage"] = any_message_view(service, convo, convo.messages[-1], viewer, previews=previews)
     if convo.last_reaction is not None and convo.message_ids[convo.last_reaction[0]].seq >= member.joined_seq:
         message_id, reaction = convo.last_reaction
         view["lastReaction"] = {
             "$type": f"{CONVO}#messageAndReactionView",
-            "message": message_view(state, convo, convo.message_ids[message_id], member.joined_seq),
+            "message": message_view(service, convo, convo.message_ids[message_id], viewer, previews=previews),
             "reaction": reaction_view(reaction),
         }
     return view
@@ -129,18 +137,28 @@ def unread_requests(convo: Convo) -> int:
     return convo.unread_requests
 
 
+def is_unread(convo: Convo, member: Member) -> bool:
+    """Whether a convo counts as unread for a member: messages they have not read, or (for the
+    owner) join requests they have not seen, as getUnreadCounts and ``readState=unread`` both say."""
+    return member.unread > 0 or (member.role == "owner" and unread_requests(convo) > 0)
+
+
 def reaction_view(reaction: Any) -> Json:
     """``reactionView``."""
     return {"value": reaction.value, "sender": {"did": reaction.sender}, "createdAt": reaction.created_at}
 
 
-def message_view(state: State, convo: Convo, message: Message, since: int, *, nested: bool = False) -> Json:
-    """``messageView`` of a user message; the parent of a reply is embedded one level deep.
+def message_view(
+    service: Service, convo: Convo, message: Message, viewer: Actor, *, nested: bool = False, previews: bool = True
+) -> Json:
+    """``messageView`` of a user message, with its ``$type``, rendered for ``viewer``.
 
-    ``since`` is the seq of the first message the viewer may see: an earlier parent shows as
-    ``messageBeforeUserJoinedGroupView``.
+    The parent of a reply is embedded one level deep; a parent sent before the viewer (last)
+    joined shows as ``messageBeforeUserJoinedGroupView``. A join link embed carries the preview
+    as the viewer sees it (their convo, their request, the owner's follow of them).
     """
     view: Json = {
+        "$type": f"{CONVO}#messageView",
         "id": message.id,
         "rev": message.rev,
         "text": message.text,
@@ -150,40 +168,45 @@ def message_view(state: State, convo: Convo, message: Message, since: int, *, ne
     if message.facets is not None:
         view["facets"] = message.facets
     if message.embed is not None:
-        view["embed"] = embed_view(state, message.embed)
+        view["embed"] = embed_view(service, message.embed, viewer, previews=previews)
     if message.reactions:
         view["reactions"] = [reaction_view(r) for r in message.reactions]
     if message.reply_to is not None and not nested:
         parent = convo.message_ids.get(message.reply_to)
         if parent is None:
             pass
-        elif parent.seq < since:
+        elif parent.seq < viewer_since(convo, viewer.did):
             view["replyTo"] = {"$type": f"{CONVO}#messageBeforeUserJoinedGroupView"}
         else:
-            view["replyTo"] = {
-                "$type": f"{CONVO}#messageView",
-                **message_view(state, convo, parent, since, nested=True),
-            }
+            view["replyTo"] = message_view(service, convo, parent, viewer, nested=True, previews=previews)
     return view
 
 
 def system_message_view(message: Message) -> Json:
-    """``systemMessageView``."""
+    """``systemMessageView``, with its ``$type`` (the official app renders only what has it)."""
     assert message.system is not None
-    return {"id": message.id, "rev": message.rev, "sentAt": message.sent_at, "data": dict(message.system)}
+    return {
+        "$type": f"{CONVO}#systemMessageView",
+        "id": message.id,
+        "rev": message.rev,
+        "sentAt": message.sent_at,
+        "data": dict(message.system),
+    }
 
 
-def any_message_view(state: State, convo: Convo, message: Message, since: int) -> Json:
-    """A message as a union member: ``messageView`` or ``systemMessageView`` with its $type."""
+def any_message_view(service: Service, convo: Convo, message: Message, viewer: Actor, *, previews: bool = True) -> Json:
+    """A message as a union member: ``messageView`` or ``systemMessageView``, with its $type."""
     if message.system is not None:
-        return {"$type": f"{CONVO}#systemMessageView", **system_message_view(message)}
-    return {"$type": f"{CONVO}#messageView", **message_view(state, convo, message, since)}
+        return system_message_view(message)
+    return message_view(service, convo, message, viewer, previews=previews)
 
 
-def embed_view(state: State, embed: Json) -> Json:
-    """The view of a message embed: a join link with its live preview, or a record reference."""
+def embed_view(service: Service, embed: Json, viewer: Actor | None, *, previews: bool = True) -> Json:
+    """The view of a message embed: a join link with its live preview for ``viewer``, or a record
+    reference."""
     if embed.get("$type") == "chat.bsky.embed.joinLink":
-        return {"$type": "chat.bsky.embed.joinLink#view", "joinLinkPreview": preview(state, embed["code"], None)}
+        shown = preview(service.state, embed["code"], viewer, service if previews else None)
+        return {"$type": "chat.bsky.embed.joinLink#view", "joinLinkPreview": shown}
     uri = (embed.get("record") or {}).get("uri", "")
     return {
         "$type": "app.bsky.embed.record#view",
@@ -192,7 +215,12 @@ def embed_view(state: State, embed: Json) -> Json:
 
 
 def preview(state: State, code: str, viewer: Actor | None, service: Service | None = None) -> Json:
-    """One join link preview: live, disabled or invalid, with its $type."""
+    """One join link preview: live, disabled or invalid, with its $type.
+
+    For a signed-in viewer: ``convo`` when they are a member (only with ``service``; left out
+    inside another preview), ``viewer.requestedAt`` when they asked to join, and the owner's
+    profile with the viewer's follow state (``followedBy`` decides a followedByOwner link).
+    """
     link = state.links.get(code)
     if link is None:
         return {"$type": f"{GROUP}#invalidJoinLinkPreviewView", "code": code}
@@ -212,7 +240,7 @@ def preview(state: State, code: str, viewer: Actor | None, service: Service | No
     }
     if viewer is not None:
         if service is not None and viewer.did in convo.members:
-            view["convo"] = convo_view(service, convo, viewer)
+            view["convo"] = convo_view(service, convo, viewer, previews=False)
         request = convo.requests.get(viewer.did)
         view["viewer"] = {"requestedAt": request.requested_at} if request else {}
     return view
@@ -277,21 +305,20 @@ def viewer_since(convo: Convo, did: str) -> int:
 
 
 def log_view(service: Service, event: LogEvent, viewer: Actor) -> Json:
-    """One getLog entry for ``viewer``."""
+    """One getLog entry for ``viewer``; every message in it carries its ``$type``."""
     state = service.state
     convo = state.convos[event.convo_id]
     since = viewer_since(convo, viewer.did)
     view: Json = {"$type": f"{CONVO}#{event.kind}", "rev": event.rev, "convoId": event.convo_id}
     if event.message_id is not None:
         message = convo.message_ids[event.message_id]
+        view["message"] = any_message_view(service, convo, message, viewer)
         if event.kind in ("logReadConvo", "logReadMessage"):
-            view["message"] = any_message_view(state, convo, message, since)
+            pass
         elif message.system is not None:
-            view["message"] = system_message_view(message)
             if event.kind != "logEditGroup" and not event.kind.endswith("JoinLink"):
                 view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, since)
         else:
-            view["message"] = any_message_view(state, convo, message, since)
             extra = [event.reaction.sender] if event.reaction is not None else []
             view["relatedProfiles"] = related_profiles(state, convo, [message], viewer, since, extra)
     if event.reaction is not None:

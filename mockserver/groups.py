@@ -15,7 +15,7 @@ from .history import (
     referred,
     system_message,
 )
-from .rules import check_invitee, fail, member_convo, owned_convo, require_active, require_room, require_unlocked
+from .rules import check_invitee, fail, member_convo, owned_convo, require_room, require_unlocked
 from .service import Service
 from .state import Actor, Convo, Member, Message
 
@@ -23,7 +23,6 @@ from .state import Actor, Convo, Member, Message
 def create_group(service: Service, owner: Actor, name: str, members: list[str]) -> Convo:
     """A new group owned by ``owner``; every other member starts in 'request' status."""
     state = service.state
-    require_active(owner)
     if owner.new_account:
         raise fail("NewAccountCannotCreateGroup", "New accounts cannot create groups yet")
     wanted = [did for did in dict.fromkeys(members) if did != owner.did]
@@ -49,14 +48,14 @@ def create_group(service: Service, owner: Actor, name: str, members: list[str]) 
     for did in wanted:
         add_member(state, convo, did, role="standard", status="request", added_by=owner.did, joined_seq=0)
     for did in [owner.did, *wanted]:
-        log(service, convo, "logBeginConvo", {did})
+        begin = log(service, convo, "logBeginConvo", {did})
+    convo.rev = begin.rev  # the group's creation is shared: every member's view starts at one rev
     return convo
 
 
 def add_members(service: Service, caller: Actor, convo_id: str, members: list[str]) -> tuple[Convo, list[str]]:
     """Add members in 'request' status; those already in the group are left as they are."""
     state = service.state
-    require_active(caller)
     convo, _ = owned_convo(state, convo_id, caller)
     require_unlocked(convo)
     wanted = [did for did in dict.fromkeys(members) if did not in convo.members]

@@ -16,6 +16,28 @@ def new_rev(service: Service) -> str:
     return service.ids.tid()
 
 
+PRIVATE = frozenset(
+    {
+        "logBeginConvo",
+        "logAcceptConvo",
+        "logLeaveConvo",
+        "logMuteConvo",
+        "logUnmuteConvo",
+        "logReadConvo",
+        "logReadMessage",
+        "logIncomingJoinRequest",
+        "logOutgoingJoinRequest",
+        "logApproveJoinRequest",
+        "logRejectJoinRequest",
+        "logWithdrawIncomingJoinRequest",
+        "logWithdrawOutgoingJoinRequest",
+        "logReadJoinRequests",
+    }
+)
+"""Log kinds about one account's own doings: they move that account's view of the convo (its
+member ``rev``), not the convo every member sees."""
+
+
 def log(
     service: Service,
     convo: Convo,
@@ -27,7 +49,8 @@ def log(
     subject: str | None = None,
     reaction: Reaction | None = None,
 ) -> LogEvent:
-    """Append a log event for ``audience`` and move the convo's rev forward."""
+    """Append a log event for ``audience``; a shared event moves the convo's rev forward, a
+    private one (``PRIVATE``) only the rev of the members it is addressed to."""
     event = LogEvent(
         rev=rev or new_rev(service),
         convo_id=convo.id,
@@ -39,7 +62,13 @@ def log(
     )
     convo.events.append(event)
     convo.event_revs.append(event.rev)
-    convo.rev = event.rev
+    if kind in PRIVATE:
+        for did in event.audience:
+            member = convo.members.get(did)
+            if member is not None:
+                member.rev = event.rev
+    else:
+        convo.rev = event.rev
     for did in event.audience:
         service.state.log_convos.setdefault(did, set()).add(convo.id)
     return event

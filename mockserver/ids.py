@@ -76,12 +76,14 @@ class Ids:
         clock, so the same seed and the same calls give the same ids and revs at any time.
         """
         self._tid_last = max(self._tid_last, TID_EPOCH) + self.rng.randint(1, 1000)
-        value = self._tid_last << 10
-        chars = []
-        for _ in range(13):
-            chars.append(_SORTABLE_B32[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        return _tid_text(self._tid_last)
+
+    def head(self) -> str:
+        """The newest rev handed out (or the start, before any): every later :meth:`tid` sorts after it.
+
+        Reading it draws nothing from the generator, so it never shifts later ids.
+        """
+        return _tid_text(max(self._tid_last, TID_EPOCH))
 
     def handle(self, domain: str = "test", taken: set[str] | frozenset[str] = frozenset()) -> str:
         """A plausible, unused handle such as ``maria-lopez.test``."""
@@ -97,6 +99,15 @@ class Ids:
     def display_name(self) -> str:
         """A fake person's name."""
         return str(self.faker.name())
+
+
+def _tid_text(micros: int) -> str:
+    value = micros << 10
+    chars = []
+    for _ in range(13):
+        chars.append(_SORTABLE_B32[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
 
 
 def _plain_state(state: Any) -> list[Any]:

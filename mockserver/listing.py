@@ -28,17 +28,23 @@ def page_by_activity(convos: list[Convo], cursor: str | None, limit: int) -> tup
     return page, next_cursor
 
 
-def log_events(state: State, did: str, cursor: str | None) -> tuple[list[LogEvent], str | None]:
-    """Events addressed to ``did`` after ``cursor`` (a rev), oldest first, at most ``LOG_PAGE``."""
-    after = cursors.decode_rev(cursor) or ""
+def log_events(state: State, did: str, cursor: str | None, head: str) -> tuple[list[LogEvent], str]:
+    """Events addressed to ``did`` whose rev sorts after ``cursor`` (compared as text), oldest
+    first, at most ``LOG_PAGE``, and the cursor to poll with next.
+
+    Without a cursor there are no events and the cursor is ``head``, the server's newest rev:
+    the official app calls ``getLog({})`` to learn where "now" is and polls from there.
+    """
+    after = cursors.rev(cursor)
+    if after is None:
+        return [], head
     streams = []
     for convo_id in state.log_convos.get(did, ()):
         convo = state.convos[convo_id]
         start = bisect_right(convo.event_revs, after)
         streams.append(_addressed(convo.events, start, did))
     page = list(islice(heapq.merge(*streams, key=lambda e: e.rev), LOG_PAGE))
-    next_cursor = cursors.encode(page[-1].rev) if page else cursor
-    return page, next_cursor
+    return page, page[-1].rev if page else after
 
 
 def _addressed(events: list[LogEvent], start: int, did: str) -> Iterator[LogEvent]:

@@ -34,9 +34,21 @@ def viewer_state(subject: Actor, viewer: Actor | None) -> Json:
     return out
 
 
-def chat_declaration(actor: Actor) -> Json:
-    """``app.bsky.actor.defs#profileAssociatedChat`` from the actor's chat declaration."""
-    return {"allowIncoming": actor.allow_incoming, "allowGroupInvites": actor.allow_group_invites}
+def chat_declaration(actor: Actor) -> Json | None:
+    """``app.bsky.actor.defs#profileAssociatedChat`` from the actor's chat declaration; None for an
+    account with no declaration (profiles then carry no ``associated.chat``, as Bluesky's do)."""
+    if actor.allow_incoming is None:
+        return None
+    out: Json = {"allowIncoming": actor.allow_incoming}
+    if actor.allow_group_invites is not None:
+        out["allowGroupInvites"] = actor.allow_group_invites
+    return out
+
+
+def associated(actor: Actor) -> Json:
+    """``associated`` of a profile view: the chat declaration, when there is one."""
+    chat = chat_declaration(actor)
+    return {"chat": chat} if chat is not None else {}
 
 
 def profile_view_detailed(state: State, actor: Actor, viewer: Actor | None) -> Json:
@@ -46,7 +58,7 @@ def profile_view_detailed(state: State, actor: Actor, viewer: Actor | None) -> J
         "did": actor.did,
         "handle": actor.handle,
         "displayName": actor.display_name,
-        "associated": {"chat": chat_declaration(actor)},
+        "associated": associated(actor),
         "followersCount": followers,
         "followsCount": len(actor.follows),
         "postsCount": 0,

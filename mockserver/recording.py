@@ -24,7 +24,10 @@ from .journal import redact
 
 Json = dict[str, Any]
 Recorder = Callable[[Json], None]
-VERSION = 1
+VERSION = 2
+"""2: getLog and getMessages cursors are revs, private changes keep the shared convo rev, zero
+join request counts are left out. Answers recorded at version 1 differ in those places by design,
+so replay compares version 1 calls by status and error name only (see ``replay.py``)."""
 
 
 class FileRecorder:

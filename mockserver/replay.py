@@ -17,6 +17,7 @@ import aiohttp
 
 from .journal import REDACTED, redact
 from .lexicons import bundled
+from .recording import VERSION
 
 Json = dict[str, Any]
 REPLAY_PASSWORD = "password"
@@ -53,6 +54,8 @@ class ReplayReport:
     mismatch: Mismatch | None = None
     actors: dict[str, str] = field(default_factory=dict)
     """Handle -> DID of the accounts in the last starting state."""
+    loose: bool = False
+    """The recording predates the current answer format: calls were compared by status and error only."""
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,11 @@ class ReplayReport:
     def text(self) -> str:
         """A one-paragraph summary."""
         head = f"replayed {self.calls} call(s), {self.admin} admin change(s), {self.starts} starting state(s)"
+        if self.loose:
+            head += (
+                f" (a version 1 recording: answers compared by status and error only, as the answer format changed"
+                f" in version {VERSION}; record it again to compare whole answers)"
+            )
         return head + (": every answer matched" if self.ok else f"; stopped at {self.mismatch.text()}")  # type: ignore[union-attr]
 
 
@@ -164,10 +172,16 @@ def _expected(line: Json) -> Json:
     return {"status": line.get("status"), "error": None, "output": line.get("output")}
 
 
+def _outcome(result: Json) -> Json:
+    """Status and error name only (how a version 1 recording is compared)."""
+    return {"status": result["status"], "error": result["error"]}
+
+
 async def replay_async(url: str, lines: list[Json], admin_token: str | None = None) -> ReplayReport:
     """Replay recording lines against the mock at ``url``; stops at the first difference."""
     async with aiohttp.ClientSession() as http:
         replayer = _Replayer(http, url, admin_token)
+        replayer.report.loose = bool(lines) and lines[0].get("version", 1) < 2
         try:
             for number, line in enumerate(lines, start=1):
                 if line["type"] == "start":
@@ -180,6 +194,8 @@ async def replay_async(url: str, lines: list[Json], admin_token: str | None = No
                     got = await replayer.call(number, line)
                     replayer.report.calls += 1
                     expected = _expected(line)
+                    if replayer.report.loose:
+                        expected, got = _outcome(expected), _outcome(got)
                     if got != expected:
                         replayer.report.mismatch = Mismatch(
                             number, line.get("seq"), line["method"], line.get("actor"), expected, got

@@ -19,7 +19,7 @@ def member_convo(state: State, convo_id: str, viewer: Actor) -> tuple[Convo, Mem
     convo = state.convos.get(convo_id)
     member = convo.members.get(viewer.did) if convo is not None else None
     if convo is None or member is None:
-        raise fail("InvalidConvo", f"Convo not found: {convo_id}")
+        raise fail("InvalidConvo", "Convo not found")
     return convo, member
 
 
@@ -29,12 +29,6 @@ def owned_convo(state: State, convo_id: str, viewer: Actor) -> tuple[Convo, Memb
     if member.role != "owner":
         raise fail("InsufficientRole", "Only the group's owner can do this")
     return convo, member
-
-
-def require_active(actor: Actor) -> None:
-    """``AccountSuspended`` for an account that is not active."""
-    if actor.status != "active":
-        raise fail("AccountSuspended", f"Account {actor.handle} is {actor.status} and cannot do this")
 
 
 def require_unlocked(convo: Convo) -> None:
@@ -49,13 +43,13 @@ def check_invitee(state: State, inviter: Actor, did: str) -> Actor:
     invitee = state.actors.get(did)
     if invitee is None or invitee.status in ("deactivated", "takendown"):
         raise fail("RecipientNotFound", f"No account {did} to add")
-    if inviter.blocks_did(did):
-        raise fail("BlockedActor", f"You block {invitee.handle}")
     if invitee.blocks_did(inviter.did):
-        raise fail("BlockedSubject", f"{invitee.handle} blocks you")
-    if invitee.allow_group_invites == "none":
+        raise fail("BlockedActor", f"{invitee.handle} has blocked you")
+    if inviter.blocks_did(did):
+        raise fail("BlockedSubject", f"You have blocked {invitee.handle}")
+    if invitee.group_invites == "none":
         raise fail("UserForbidsGroups", f"{invitee.handle} does not accept group invites")
-    if invitee.allow_group_invites == "following" and not invitee.follows_did(inviter.did):
+    if invitee.group_invites == "following" and not invitee.follows_did(inviter.did):
         raise fail("NotFollowedBySender", f"{invitee.handle} takes group invites only from accounts they follow")
     return invitee
 

@@ -58,21 +58,35 @@ class Method:
     nsid: str
     fn: Handler
     auth: AuthMode
+    acts: bool = False
+    """The caller takes part in a chat (sends, reacts, creates, joins, changes a group): refused
+    for an account that is not active."""
 
 
 METHODS: dict[str, Method] = {}
 
 
-def method(nsid: str, auth: AuthMode = "access") -> Callable[[Handler], Handler]:
+def method(nsid: str, auth: AuthMode = "access", *, acts: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler for an XRPC method."""
 
     def register(fn: Handler) -> Handler:
         if nsid in METHODS:
             raise ValueError(f"{nsid} is registered twice")
-        METHODS[nsid] = Method(nsid, fn, auth)
+        METHODS[nsid] = Method(nsid, fn, auth, acts)
         return fn
 
     return register
+
+
+def refuse_disabled(defn: Json, nsid: str, viewer: Actor) -> None:
+    """A suspended, deactivated or taken-down account takes no part: ``AccountSuspended`` where the
+    method's lexicon lists it, else a 400 whose message is exactly ``Account is disabled`` (the
+    official app matches that text)."""
+    if viewer.status == "active":
+        return
+    if any(e.get("name") == "AccountSuspended" for e in defn.get("errors", ())):
+        raise XrpcError("AccountSuspended", f"Account {viewer.handle} is {viewer.status} and cannot do this", 400)
+    raise invalid_request("Account is disabled")
 
 
 _FALLBACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -216,6 +230,8 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         body, size = await read_input_sized(request, service.lexicons, nsid, service.config.max_body)
         entry["input"] = body
         entry[BODY_BYTES] = size
+    if registered.acts and viewer is not None:
+        refuse_disabled(defn, nsid, viewer)  # after the input checks: a malformed call is a 400 first
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
     key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if verb == "GET" else None

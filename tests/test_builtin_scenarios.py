@@ -157,8 +157,8 @@ def test_invites_refused(load: Callable[[str], Json], login: Callable[[str], As]
     expected = {
         "frank": "UserForbidsGroups",
         "gina": "NotFollowedBySender",
-        "hank": "BlockedSubject",
-        "ivan": "BlockedActor",
+        "hank": "BlockedActor",  # hank (the invitee) blocks alice
+        "ivan": "BlockedSubject",  # alice (the caller) blocks ivan
     }
     for key, error in expected.items():
         assert alice.error("chat.bsky.group.createGroup", {"name": "x", "members": [did[key]]}) == error

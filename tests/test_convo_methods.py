@@ -72,11 +72,12 @@ def short(type_: str) -> str:
     return type_.split("#", 1)[1]
 
 
-def read_log(who: Api, cursor: str | None = None) -> tuple[list[Json], str | None]:
-    """Every getLog event after ``cursor`` (following the cursor) and the last cursor answered."""
+def read_log(who: Api, cursor: str = "") -> tuple[list[Json], str | None]:
+    """Every getLog event after ``cursor`` (from the very start by default: every rev sorts after
+    the empty one), following the cursor, and the last cursor answered."""
     events: list[Json] = []
     while True:
-        out = who.ok(f"{CONVO}.getLog", **({"cursor": cursor} if cursor else {}))
+        out = who.ok(f"{CONVO}.getLog", cursor=cursor)
         events.extend(out["logs"])
         if not out["logs"]:
             return events, out.get("cursor")
@@ -115,10 +116,11 @@ def handles(profiles: list[Json]) -> list[str]:
 
 
 def expect_invalid_convo(who: Api, nsid: str, body: Json | None = None, **params: Any) -> None:
-    convo_id = (body if body is not None else params)["convoId"]
+    """``InvalidConvo`` with exactly the official message (no convo id in it)."""
+    assert "convoId" in (body if body is not None else params)
     error, message = who.error(nsid, body, **params)
     assert error == "InvalidConvo", (nsid, error, message)
-    assert convo_id in message, message
+    assert message == "Convo not found", (nsid, message)
 
 
 def texts(messages: list[Json]) -> list[str]:
@@ -141,7 +143,8 @@ def test_get_convo_group_kind_fields_per_viewer(api: Make) -> None:
     assert kind["name"] == "Book club" and kind["memberCount"] == 2 and kind["memberLimit"] == 50
     assert kind["lockStatus"] == "unlocked" and kind["lockStatusModerationOverride"] is False
     assert kind["createdAt"].endswith("Z") and "joinLink" not in kind
-    assert kind["joinRequestCount"] == 0 and kind["unreadJoinRequestCount"] == 0
+    # the owner's join request counts are left out while they are 0
+    assert "joinRequestCount" not in kind and "unreadJoinRequestCount" not in kind
     assert (mine["id"], mine["status"], mine["muted"], mine["unreadCount"]) == (cid, "accepted", False, 0)
     assert "lastMessage" not in mine and "lastReaction" not in mine
 
@@ -172,9 +175,7 @@ def test_get_convo_invalid_convo_for_unknown_outsider_and_past_member(api: Make)
     expect_invalid_convo(alice, f"{CONVO}.getConvo", convoId=NO_SUCH_CONVO)
     expect_invalid_convo(eve, f"{CONVO}.getConvo", convoId=cid)
     # an outsider learns nothing more about an existing group than about an unknown id
-    assert eve.error(f"{CONVO}.getConvo", convoId=cid)[1].replace(cid, "X") == eve.error(
-        f"{CONVO}.getConvo", convoId=NO_SUCH_CONVO
-    )[1].replace(NO_SUCH_CONVO, "X")
+    assert eve.error(f"{CONVO}.getConvo", convoId=cid) == eve.error(f"{CONVO}.getConvo", convoId=NO_SUCH_CONVO)
     bob.ok(f"{CONVO}.leaveConvo", {"convoId": cid})
     expect_invalid_convo(bob, f"{CONVO}.getConvo", convoId=cid)
     for nsid in ("getConvoMembers", "getMessages"):
@@ -279,6 +280,13 @@ def test_list_convos_read_state_unread(api: Make) -> None:
     assert alice.ok(f"{CONVO}.listConvos", readState="unread")["convos"] == [], "own messages are read"
     bob.ok(f"{CONVO}.updateRead", {"convoId": busy})
     assert bob.ok(f"{CONVO}.listConvos", readState="unread")["convos"] == []
+    # the owner's unread join requests make a group unread for the owner (and only for the owner)
+    code = join_link(alice, quiet, approval=True)
+    api("carol").ok(f"{GROUP}.requestJoin", {"code": code})
+    assert [c["id"] for c in alice.ok(f"{CONVO}.listConvos", readState="unread")["convos"]] == [quiet]
+    assert bob.ok(f"{CONVO}.listConvos", readState="unread")["convos"] == []
+    alice.ok(f"{GROUP}.updateJoinRequestsRead", {"convoId": quiet})
+    assert alice.ok(f"{CONVO}.listConvos", readState="unread")["convos"] == []
 
 
 def test_list_convos_most_recently_changed_first_with_paging(api: Make) -> None:
@@ -427,6 +435,7 @@ def test_get_messages_newest_first_with_stable_paging(api: Make) -> None:
 
     first = bob.ok(f"{CONVO}.getMessages", convoId=cid, limit=3)
     assert texts(first["messages"]) == ["m6", "m5", "m4"]
+    assert first["cursor"] == first["messages"][-1]["rev"], "the cursor is the rev of the oldest message"
     say(alice, cid, "m7")  # arrives between pages: it shifts nothing
     second = bob.ok(f"{CONVO}.getMessages", convoId=cid, limit=3, cursor=first["cursor"])
     assert texts(second["messages"]) == ["m3", "m2", "m1"]
@@ -527,11 +536,12 @@ def test_send_message_text_and_facets_kept_exactly(api: Make) -> None:
     ]
     text = "@bob.test https://example.com/ ünïcödé"
     sent = say(alice, cid, text, facets=facets)
+    assert sent["$type"] == f"{DEFS}#messageView", "sendMessage's answer carries its $type too"
     assert sent["text"] == text and sent["facets"] == facets
     assert sent["sender"] == {"did": alice.did} and sent["id"] == sent["rev"] and sent["sentAt"].endswith("Z")
     assert "replyTo" not in sent and "embed" not in sent and "reactions" not in sent
     stored = bob.ok(f"{CONVO}.getMessages", convoId=cid)["messages"][0]
-    assert stored == {"$type": f"{DEFS}#messageView", **sent}
+    assert stored == sent
     assert convo(bob, cid)["lastMessage"] == stored
     empty = say(bob, cid, "")
     assert empty["text"] == "" and "facets" not in empty
@@ -542,7 +552,7 @@ def test_send_message_reply_embeds_parent_one_level(api: Make) -> None:
     cid = new_group(alice, bob)
     root = say(alice, cid, "root")
     child = say(bob, cid, "child", replyTo={"messageId": root["id"]})
-    assert child["replyTo"] == {"$type": f"{DEFS}#messageView", **root}
+    assert root["$type"] == f"{DEFS}#messageView" and child["replyTo"] == root
     grandchild = say(alice, cid, "grandchild", replyTo={"messageId": child["id"]})
     parent = grandchild["replyTo"]
     assert parent["$type"] == f"{DEFS}#messageView" and parent["id"] == child["id"] and parent["text"] == "child"
@@ -612,6 +622,8 @@ def test_send_message_join_link_embed_shows_live_preview(api: Make) -> None:
     assert live["$type"] == f"{GROUP_DEFS}#joinLinkPreviewView"
     assert (live["code"], live["convoId"], live["name"], live["memberCount"]) == (code, cid, "Climbers", 2)
     assert live["owner"]["did"] == alice.did and live["requireApproval"] is True and live["joinRule"] == "anyone"
+    # rendered for the viewer: a member gets their own view of the convo, and has no request
+    assert live["convo"]["id"] == cid and live["convo"]["status"] == "accepted" and live["viewer"] == {}
 
     def preview_now() -> Json:
         message = next(m for m in bob.ok(f"{CONVO}.getMessages", convoId=cid)["messages"] if m["id"] == sent["id"])
@@ -619,6 +631,7 @@ def test_send_message_join_link_embed_shows_live_preview(api: Make) -> None:
         out: Json = message["embed"]["joinLinkPreview"]
         return out
 
+    assert preview_now()["convo"]["status"] == "request", "bob's preview holds bob's view of the convo"
     alice.ok(f"{GROUP}.editGroup", {"convoId": cid, "name": "Boulderers"})
     assert preview_now()["name"] == "Boulderers", "the preview is read live"
     alice.ok(f"{GROUP}.disableJoinLink", {"convoId": cid})
@@ -634,6 +647,33 @@ def test_send_message_join_link_embed_shows_live_preview(api: Make) -> None:
         "$type": f"{GROUP_DEFS}#invalidJoinLinkPreviewView",
         "code": "nosuchcode",
     }
+
+
+def test_join_link_embed_is_rendered_for_each_viewer(api: Make) -> None:
+    """A join link to another group, shown in a message: the requester sees their request, and the
+    owner's profile carries each viewer's own follow state."""
+    carol, dave = api("carol"), api("dave")
+    alice = api("alice", follows=[carol.did])
+    wanted = new_group(alice, name="Wanted")
+    code = join_link(alice, wanted, approval=True)
+    assert carol.ok(f"{GROUP}.requestJoin", {"code": code})["status"] == "pending"
+    (request,) = [r for r in carol.ok(f"{CONVO}.listConvoRequests")["requests"] if r.get("convoId") == wanted]
+    chat = new_group(dave, carol)
+    sent = say(dave, chat, "look", embed={"$type": "chat.bsky.embed.joinLink", "code": code})
+
+    def seen_by(who: Api) -> Json:
+        message = who.ok(f"{CONVO}.getMessages", convoId=chat)["messages"][0]
+        assert message["id"] == sent["id"]
+        out: Json = message["embed"]["joinLinkPreview"]
+        assert out["$type"] == f"{GROUP_DEFS}#joinLinkPreviewView" and out["convoId"] == wanted
+        assert "convo" not in out, "neither of them is a member of that group"
+        return out
+
+    for_carol, for_dave = seen_by(carol), seen_by(dave)
+    assert for_carol["viewer"] == {"requestedAt": request["viewer"]["requestedAt"]} and for_dave["viewer"] == {}
+    assert "followedBy" in for_carol["owner"]["viewer"], "alice follows carol"
+    assert "followedBy" not in for_dave["owner"]["viewer"]
+    assert sent["embed"]["joinLinkPreview"] == for_dave, "the sender's answer is rendered for the sender"
 
 
 def test_send_message_record_embed_and_unsupported_embed(server: MockChatServer, api: Make) -> None:
@@ -710,7 +750,7 @@ def test_get_log_create_group_and_add_member_per_viewer(api: Make) -> None:
     assert begin["convoId"] == cid and set(begin) == {"$type", "rev", "convoId"}
     assert added["message"]["data"]["$type"] == f"{DEFS}#systemMessageDataAddMember"
     assert added["message"]["data"]["member"] == {"did": carol.did}
-    assert "$type" not in added["message"], "logAddMember.message is a plain systemMessageView ref"
+    assert added["message"]["$type"] == f"{DEFS}#systemMessageView", "every message in a log event has its $type"
     assert {p["handle"] for p in added["relatedProfiles"]} == {"alice.test", "carol.test"}
     assert begin["rev"] < added["rev"]
     assert added["message"]["id"] == carol.ok(f"{CONVO}.getMessages", convoId=cid)["messages"][0]["id"]
@@ -838,13 +878,19 @@ def test_get_log_paging_never_skips_or_repeats(api: Make) -> None:
     groups = [new_group(alice, bob, name=f"g{i}") for i in range(3)]
     for i in range(130):
         say(alice, groups[i % 3], f"n{i}")
-    first = bob.ok(f"{CONVO}.getLog")
+    first = bob.ok(f"{CONVO}.getLog", cursor="")  # the empty cursor: from the very start
     assert len(first["logs"]) == 100, "at most 100 per call"
+    assert first["cursor"] == first["logs"][-1]["rev"], "the cursor is the rev of the last event"
     events, cursor = read_log(bob)
     assert len(events) == 3 + 130
     revs = [e["rev"] for e in events]
     assert revs == sorted(revs) and len(set(revs)) == len(revs), "oldest first, each once"
+    assert cursor == revs[-1]
     assert [e["message"]["text"] for e in events[3:]] == [f"n{i}" for i in range(130)]
+    # no cursor: no events, and the server's head to poll from (nothing written sorts after it)
+    now = bob.ok(f"{CONVO}.getLog")
+    assert now["logs"] == [] and now["cursor"] >= revs[-1], now
+    assert bob.ok(f"{CONVO}.getLog", cursor=now["cursor"]) == {"logs": [], "cursor": now["cursor"]}
 
     # the cursor of a full page continues exactly after it
     rest = bob.ok(f"{CONVO}.getLog", cursor=first["cursor"])["logs"]
@@ -858,8 +904,10 @@ def test_get_log_paging_never_skips_or_repeats(api: Make) -> None:
     later = bob.ok(f"{CONVO}.getLog", cursor=cursor)
     assert [short(e["$type"]) for e in later["logs"]] == ["logCreateMessage", "logAcceptConvo"]
     assert later["logs"][0]["message"]["text"] == "late"
-    assert later["cursor"] != cursor
+    assert later["cursor"] == later["logs"][-1]["rev"] > cursor
     assert bob.ok(f"{CONVO}.getLog", cursor=later["cursor"])["logs"] == []
+    # polling from the head answered before: exactly what was written since
+    assert bob.ok(f"{CONVO}.getLog", cursor=now["cursor"]) == later
 
 
 def test_get_log_read_convo_carries_no_related_profiles(api: Make) -> None:
@@ -877,8 +925,18 @@ def test_get_log_read_convo_carries_no_related_profiles(api: Make) -> None:
 
 
 def test_get_log_for_nobody_and_empty(api: Make) -> None:
+    """Without a cursor getLog answers the server's head, also for an account with no events; from
+    the empty cursor there is nothing, and the cursor sent comes back."""
     eve = api("eve")
-    assert eve.ok(f"{CONVO}.getLog") == {"logs": []}
+    head = eve.ok(f"{CONVO}.getLog")
+    assert head["logs"] == [] and len(head["cursor"]) == 13, head
+    assert eve.ok(f"{CONVO}.getLog", cursor="") == {"logs": [], "cursor": ""}
+    # every later event sorts after the head
+    alice = api("alice")
+    cid = new_group(alice, eve)
+    later = eve.ok(f"{CONVO}.getLog", cursor=head["cursor"])["logs"]
+    assert [(short(e["$type"]), e["convoId"]) for e in later] == [("logBeginConvo", cid)]
+    assert later[0]["rev"] > head["cursor"]
 
 
 def test_get_log_of_a_removed_member_keeps_earlier_history_hidden(api: Make) -> None:
@@ -900,6 +958,48 @@ def test_get_log_of_a_removed_member_keeps_earlier_history_hidden(api: Make) -> 
     assert reply_parent() == {"$type": f"{DEFS}#messageBeforeUserJoinedGroupView"}, "history leaked after removal"
 
 
+# --------------------------------------------------------------------------- disabled accounts
+
+
+@pytest.mark.parametrize("status", ["suspended", "deactivated", "takendown"])
+def test_disabled_account_cannot_act_but_may_read_and_leave(server: MockChatServer, api: Make, status: str) -> None:
+    """An account that is not active is refused on every convo method where it acts, with the exact
+    text the official app matches; the check comes after the input schema and before every rule."""
+    alice, bob = api("alice"), api("bob")
+    cid = new_group(alice, bob)
+    target = say(alice, cid, "hi")
+    response = httpx.patch(f"{server.url}/_mock/actors/{bob.did}", json={"status": status})
+    assert response.status_code == 200, response.text
+    before = dump(server)
+    reaction = {"convoId": cid, "messageId": target["id"], "value": "👍"}
+    acting = [
+        ("sendMessage", {"convoId": cid, "message": {"text": "x"}}),
+        ("addReaction", reaction),
+        ("removeReaction", reaction),
+        ("acceptConvo", {"convoId": cid}),
+        ("lockConvo", {"convoId": cid}),  # bob is no owner: the role would refuse him later
+        ("unlockConvo", {"convoId": cid}),
+        ("sendMessage", {"convoId": NO_SUCH_CONVO, "message": {"text": "x"}}),  # before InvalidConvo
+    ]
+    for nsid, body in acting:
+        assert bob.error(f"{CONVO}.{nsid}", body) == ("InvalidRequest", "Account is disabled"), nsid
+    # the input schema comes first
+    error, message = bob.error(f"{CONVO}.sendMessage", {"convoId": cid})
+    assert error == "InvalidRequest" and message != "Account is disabled", message
+    assert dump(server) == before
+    # reading, muting, marking read and leaving are still allowed
+    assert convo(bob, cid)["unreadCount"] == 1
+    bob.ok(f"{CONVO}.getMessages", convoId=cid)
+    bob.ok(f"{CONVO}.muteConvo", {"convoId": cid})
+    bob.ok(f"{CONVO}.unmuteConvo", {"convoId": cid})
+    assert bob.ok(f"{CONVO}.updateRead", {"convoId": cid})["convo"]["unreadCount"] == 0
+    assert bob.ok(f"{CONVO}.updateAllRead", {}) == {"updatedCount": 0}
+    bob.ok(f"{CONVO}.leaveConvo", {"convoId": cid})
+    # a disabled owner cannot lock their own group either
+    httpx.patch(f"{server.url}/_mock/actors/{alice.did}", json={"status": status}).raise_for_status()
+    assert alice.error(f"{CONVO}.lockConvo", {"convoId": cid}) == ("InvalidRequest", "Account is disabled")
+
+
 # --------------------------------------------------------------------------- acceptConvo
 
 
@@ -911,6 +1011,7 @@ def test_accept_convo_rev_only_the_first_time(api: Make) -> None:
     assert set(out) == {"rev"} and out["rev"] > rev_before
     view = convo(bob, cid)
     assert view["status"] == "accepted" and view["rev"] == out["rev"]
+    assert convo(alice, cid)["rev"] == rev_before, "accepting is bob's own: alice's view keeps its rev"
     assert bob.ok(f"{CONVO}.acceptConvo", {"convoId": cid}) == {}
     assert alice.ok(f"{CONVO}.acceptConvo", {"convoId": cid}) == {}, "the owner starts accepted"
     assert log_kinds(bob, cid) == ["logBeginConvo", "logAcceptConvo"]
@@ -1042,9 +1143,13 @@ def test_moderation_lock(server: MockChatServer, api: Make) -> None:
 def test_mute_and_unmute_convo(api: Make) -> None:
     alice, bob = api("alice"), api("bob")
     cid = new_group(alice, bob)
+    alice_rev = convo(alice, cid)["rev"]
     muted = bob.ok(f"{CONVO}.muteConvo", {"convoId": cid})["convo"]
     assert muted["muted"] is True and muted["id"] == cid
     assert convo(alice, cid)["muted"] is False, "muting is the viewer's own"
+    # a private change: it moves bob's view of the convo only
+    assert muted["rev"] == read_log(bob)[0][-1]["rev"] > alice_rev
+    assert convo(alice, cid)["rev"] == alice_rev
     assert bob.ok(f"{CONVO}.muteConvo", {"convoId": cid})["convo"]["muted"] is True
     assert bob.ok(f"{CONVO}.unmuteConvo", {"convoId": cid})["convo"]["muted"] is False
     assert bob.ok(f"{CONVO}.unmuteConvo", {"convoId": cid})["convo"]["muted"] is False
@@ -1145,6 +1250,7 @@ def test_reactions_idempotent_and_last_reaction(api: Make) -> None:
     cid = new_group(alice, bob, carol)
     first, second = say(alice, cid, "first"), say(alice, cid, "second")
     out = react(bob, cid, first["id"], "👍")
+    assert out["$type"] == f"{DEFS}#messageView"
     assert [(r["value"], r["sender"]["did"]) for r in out["reactions"]] == [("👍", bob.did)]
     again = react(bob, cid, first["id"], "👍")
     assert again["reactions"] == out["reactions"], "the same emoji twice is one reaction"
@@ -1153,6 +1259,7 @@ def test_reactions_idempotent_and_last_reaction(api: Make) -> None:
     view = convo(alice, cid)
     last = view["lastReaction"]
     assert last["$type"] == f"{DEFS}#messageAndReactionView"
+    assert last["message"]["$type"] == f"{DEFS}#messageView"
     assert last["message"]["id"] == first["id"] and last["reaction"]["value"] == "🔥"
     assert last["reaction"]["sender"] == {"did": bob.did}
     assert "bob.test" in handles(view["members"])
@@ -1162,7 +1269,7 @@ def test_reactions_idempotent_and_last_reaction(api: Make) -> None:
     last = convo(alice, cid)["lastReaction"]
     assert (last["message"]["id"], last["reaction"]["value"]) == (second["id"], "🎉")
     removed = react(carol, cid, second["id"], "🎉", op="remove")
-    assert "reactions" not in removed
+    assert "reactions" not in removed and removed["$type"] == f"{DEFS}#messageView"
     assert react(carol, cid, second["id"], "🎉", op="remove") == removed, "removing twice is fine"
     last = convo(alice, cid)["lastReaction"]
     assert (last["message"]["id"], last["reaction"]["value"]) == (first["id"], "👍")
@@ -1251,7 +1358,12 @@ def test_limit_bounds(api: Make, nsid: str, params: Json) -> None:
     alice.ok(f"{CONVO}.{nsid}", limit=100, **params)
 
 
-@pytest.mark.parametrize(("nsid", "params"), [*LIST_CALLS, ("getLog", {})])
+OPAQUE_CURSOR_CALLS = [(nsid, params) for nsid, params in LIST_CALLS if nsid != "getMessages"]
+"""List calls whose cursor is opaque: getMessages and getLog take revs instead (any string)."""
+FOREIGN_CURSORS = ("not a cursor!", "%%%", "a", "////", "Zm9vYmFy")
+
+
+@pytest.mark.parametrize(("nsid", "params"), OPAQUE_CURSOR_CALLS)
 def test_invalid_cursor_is_invalid_request(api: Make, nsid: str, params: Json) -> None:
     alice, bob = api("alice"), api("bob")
     cid = new_group(alice, bob)
@@ -1259,13 +1371,35 @@ def test_invalid_cursor_is_invalid_request(api: Make, nsid: str, params: Json) -
     params = {k: cid if v == "CID" else v for k, v in params.items()}
     # a cursor of another method is no better than garbage
     new_group(alice, bob)
-    if nsid == "getLog":
-        foreign = alice.ok(f"{CONVO}.listConvos", limit=1)["cursor"]
-    else:
-        foreign = alice.ok(f"{CONVO}.getLog")["cursor"]
-    for cursor in ("not a cursor!", "%%%", "a", "////", "Zm9vYmFy", foreign):
+    foreign = alice.ok(f"{CONVO}.getLog")["cursor"]
+    for cursor in (*FOREIGN_CURSORS, foreign):
         error, message = alice.error(f"{CONVO}.{nsid}", cursor=cursor, **params)
         assert error == "InvalidRequest" and "cursor" in message.lower(), (cursor, message)
+
+
+def test_rev_cursors_take_any_string(api: Make) -> None:
+    """getLog and getMessages cursors are revs compared as text: a foreign cursor is a 200 that
+    selects what sorts after it (getLog) or before it (getMessages)."""
+    alice, bob = api("alice"), api("bob")
+    cid = new_group(alice, bob)
+    for text in ("x", "y", "z"):
+        say(alice, cid, text)
+    new_group(alice, bob)
+    foreign = alice.ok(f"{CONVO}.listConvos", limit=1)["cursor"]
+    events, _ = read_log(alice)
+    messages = alice.ok(f"{CONVO}.getMessages", convoId=cid)["messages"]
+    assert len(events) == 5 and len(messages) == 3
+    between = messages[1]["rev"] + "~"  # no rev, but it sorts between the 2nd and the 3rd message
+    for cursor in (*FOREIGN_CURSORS, foreign, between):
+        log = alice.ok(f"{CONVO}.getLog", cursor=cursor)
+        newer = [e["rev"] for e in events if e["rev"] > cursor]
+        assert [e["rev"] for e in log["logs"]] == newer, cursor
+        assert log["cursor"] == (newer[-1] if newer else cursor), (cursor, log["cursor"])
+        page = alice.ok(f"{CONVO}.getMessages", convoId=cid, cursor=cursor)
+        assert [m["id"] for m in page["messages"]] == [m["id"] for m in messages if m["rev"] < cursor], cursor
+    assert texts(alice.ok(f"{CONVO}.getMessages", convoId=cid, cursor=between)["messages"]) == ["y", "x"]
+    # an empty getMessages cursor is no cursor: the latest page
+    assert alice.ok(f"{CONVO}.getMessages", convoId=cid, cursor="")["messages"] == messages
 
 
 def test_revs_sort_in_order_of_change(api: Make) -> None:

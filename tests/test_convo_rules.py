@@ -43,12 +43,12 @@ def get_convo(who: Api, convo_id: str) -> Json:
     return out
 
 
-def all_logs(who: Api, cursor: str | None = None) -> tuple[list[Json], str | None]:
-    """Every getLog event after ``cursor``, following the cursor until no more come."""
+def all_logs(who: Api, cursor: str = "") -> tuple[list[Json], str | None]:
+    """Every getLog event after ``cursor`` (from the very start by default), following the cursor
+    until no more come."""
     events: list[Json] = []
     while True:
-        params = {"cursor": cursor} if cursor else {}
-        out = who.ok(f"{CONVO}.getLog", **params)
+        out = who.ok(f"{CONVO}.getLog", cursor=cursor)
         events.extend(out["logs"])
         if not out["logs"]:
             return events, out.get("cursor")
@@ -86,10 +86,11 @@ def people(api: Make, n: int, prefix: str = "m") -> list[Api]:
 
 
 def assert_invalid_convo(who: Api, nsid: str, body: Json | None = None, **params: Any) -> None:
-    convo_id = (body or params)["convoId"]
+    """``InvalidConvo`` with exactly the official message: it names no convo id."""
+    assert "convoId" in (body or params)
     error, message = who.error(nsid, body, **params)
     assert error == "InvalidConvo", (nsid, error, message)
-    assert convo_id in message
+    assert message == "Convo not found", (nsid, message)
 
 
 # ---------------------------------------------------------------- getConvo
@@ -106,7 +107,7 @@ def test_get_convo_group_kind_fields(api: Make) -> None:
     assert kind["memberLimit"] == 50
     assert kind["lockStatus"] == "unlocked"
     assert kind["lockStatusModerationOverride"] is False
-    assert kind["joinRequestCount"] == 0 and kind["unreadJoinRequestCount"] == 0
+    assert "joinRequestCount" not in kind and "unreadJoinRequestCount" not in kind, "left out while 0"
     assert "joinLink" not in kind and kind["createdAt"].endswith("Z")
     assert owner_view["status"] == "accepted" and owner_view["muted"] is False and owner_view["unreadCount"] == 0
     bob_view = get_convo(bob, cid)
@@ -234,18 +235,23 @@ def test_limit_0_and_101_are_invalid_request_naming_limit(api: Make) -> None:
 
 
 def test_invalid_cursor_is_invalid_request(api: Make) -> None:
+    """Opaque list cursors refuse garbage; getMessages and getLog cursors are revs, and any string is one."""
     alice, bob = api("alice"), api("bob")
     cid = group(alice, bob)
+    m = send(alice, cid, "x")
     for nsid, params in (
         ("listConvos", {}),
         ("listConvoRequests", {}),
         ("getConvoMembers", {"convoId": cid}),
-        ("getMessages", {"convoId": cid}),
-        ("getLog", {}),
     ):
         for bad in ("!!!not a cursor!!!", "%%%"):
             error, message = alice.error(f"{CONVO}.{nsid}", cursor=bad, **params)
             assert error == "InvalidRequest" and "cursor" in message.lower(), (nsid, bad, message)
+    # compared as text: "!" and "%" sort before every rev
+    for bad in ("!!!not a cursor!!!", "%%%"):
+        log = alice.ok(f"{CONVO}.getLog", cursor=bad)
+        assert log_types(log["logs"]) == ["logBeginConvo", "logCreateMessage"] and log["cursor"] == m["rev"]
+        assert alice.ok(f"{CONVO}.getMessages", convoId=cid, cursor=bad)["messages"] == []
 
 
 # ---------------------------------------------------------------- listConvoRequests
@@ -631,8 +637,8 @@ def test_get_log_paging_over_100_events_never_skips_or_repeats(api: Make) -> Non
     for i in range(65):
         send(alice, g1, f"a{i}")
         send(bob, g2, f"b{i}")
-    first = alice.ok(f"{CONVO}.getLog")
-    assert len(first["logs"]) == 100
+    first = alice.ok(f"{CONVO}.getLog", cursor="")  # from the very start
+    assert len(first["logs"]) == 100 and first["cursor"] == first["logs"][-1]["rev"]
     second = alice.ok(f"{CONVO}.getLog", cursor=first["cursor"])
     # events written between the two calls come in the later pages
     late = send(bob, g1, "between calls")
@@ -797,13 +803,19 @@ def test_permanently_locked_group_has_no_owner_to_unlock(server: MockChatServer,
 def test_mute_and_unmute(api: Make) -> None:
     alice, bob = api("alice"), api("bob")
     cid = group(alice, bob)
+    newer = group(alice, bob)
+    alice_rev = get_convo(alice, cid)["rev"]
     muted = bob.ok(f"{CONVO}.muteConvo", {"convoId": cid})["convo"]
     assert muted["muted"] is True and muted["id"] == cid
     assert get_convo(alice, cid)["muted"] is False  # muting is the viewer's own
+    # and so is its rev: bob's view moves to his mute event, alice's view and list order stay
+    assert muted["rev"] == all_logs(bob)[0][-1]["rev"] > alice_rev
+    assert get_convo(alice, cid)["rev"] == alice_rev
+    assert [c["id"] for c in alice.ok(f"{CONVO}.listConvos")["convos"]] == [newer, cid]
     assert bob.ok(f"{CONVO}.muteConvo", {"convoId": cid})["convo"]["muted"] is True
     assert bob.ok(f"{CONVO}.unmuteConvo", {"convoId": cid})["convo"]["muted"] is False
     assert bob.ok(f"{CONVO}.unmuteConvo", {"convoId": cid})["convo"]["muted"] is False
-    assert log_types(all_logs(bob)[0]) == ["logBeginConvo", "logMuteConvo", "logUnmuteConvo"]
+    assert log_types(all_logs(bob)[0], cid) == ["logBeginConvo", "logMuteConvo", "logUnmuteConvo"]
 
 
 # ---------------------------------------------------------------- updateRead, updateAllRead
@@ -1008,7 +1020,7 @@ def test_revs_sort_in_order_of_change(server: MockChatServer, api: Make) -> None
     assert revs == sorted(revs) and len(set(revs)) == len(revs)
     view = get_convo(alice, g1)  # leaving also posted a system message, the convo's latest change
     assert view["rev"] > revs[-1] and view["rev"] == view["lastMessage"]["rev"]
-    # the convo's rev is the newest of its events, and its getLog events carry the same revs
+    # the convo's rev is the newest of its shared events, and its getLog events carry the same revs
     log_revs = [e["rev"] for e in all_logs(alice)[0]]
     assert log_revs == sorted(log_revs) and revs[2] in log_revs and revs[3] in log_revs
     convos = alice.ok(f"{CONVO}.listConvos")["convos"]
@@ -1049,23 +1061,25 @@ def test_get_log_join_by_link_and_approval(api: Make) -> None:
 
 
 def test_cursor_not_handed_out_by_server_is_invalid_request(api: Make) -> None:
-    """A well-formed base64url cursor that holds no position this server gave out ("hello")."""
+    """A well-formed base64url cursor that holds no position this server gave out ("hello") is
+    refused by the opaque list cursors; getLog and getMessages take it as a rev, compared as text."""
     alice, bob = api("alice"), api("bob")
     cid = group(alice, bob)
-    send(alice, cid, "x")
+    m = send(alice, cid, "x")
     forged = "aGVsbG8"  # base64url("hello")
     accepted: list[str] = []
     for nsid, params in (
         ("listConvos", {}),
         ("listConvoRequests", {}),
-        ("getLog", {}),
         ("getConvoMembers", {"convoId": cid}),
-        ("getMessages", {"convoId": cid}),
     ):
         status, out = alice.get(f"{CONVO}.{nsid}", cursor=forged, **params)
         if status != 400 or out.get("error") != "InvalidRequest" or "cursor" not in out.get("message", "").lower():
             accepted.append(f"{nsid}: {status} {str(out)[:80]}")
     assert accepted == []
+    # "aGVsbG8" sorts after every rev: no log event is newer, every message is older
+    assert alice.ok(f"{CONVO}.getLog", cursor=forged) == {"logs": [], "cursor": forged}
+    assert [x["id"] for x in alice.ok(f"{CONVO}.getMessages", convoId=cid, cursor=forged)["messages"]] == [m["id"]]
 
 
 def test_join_request_count_capped_at_21(api: Make) -> None:

@@ -24,12 +24,12 @@ class Person:
         self.did = api.did
         self.handle = api.handle
         self.chat = client.chat.bsky
-        self.cursor: str | None = None
+        self.cursor: str = ""
+        """Where this person stopped reading: "" is before every rev, so the first read has it all."""
 
     def new_log(self) -> list[Any]:
         """The log events since this person last looked."""
-        params = {"cursor": self.cursor} if self.cursor else {}
-        page = self.chat.convo.get_log(params)
+        page = self.chat.convo.get_log({"cursor": self.cursor})
         if page.cursor:
             self.cursor = page.cursor
         return list(page.logs)

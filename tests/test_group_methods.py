@@ -19,6 +19,7 @@ DEFS = "chat.bsky.convo.defs"
 GDEFS = "chat.bsky.group.defs"
 ADEFS = "chat.bsky.actor.defs"
 OWNER_ONLY = "Only the group's owner can do this"
+NOT_FOUND = "Convo not found"  # exactly: the id is not repeated, for a convo one is not in or none at all
 LONG_NAME = "e\u0301" * 51  # 51 graphemes (two code points each), 153 bytes: only maxGraphemes is broken
 
 Json = dict[str, Any]
@@ -99,8 +100,7 @@ class Logs:
         self.cursors: dict[str, str] = {}
 
     def events(self, who: Api) -> list[Json]:
-        params: Json = {"cursor": self.cursors[who.did]} if who.did in self.cursors else {}
-        out = who.ok(C + "getLog", **params)
+        out = who.ok(C + "getLog", cursor=self.cursors.get(who.did, ""))  # "": from the very start
         if "cursor" in out:
             self.cursors[who.did] = out["cursor"]
         events: list[Json] = out["logs"]
@@ -176,17 +176,18 @@ def test_create_group_success(server: MockChatServer, api: MakeApi, admin: Admin
         "memberLimit": 50,
         "lockStatus": "unlocked",
         "lockStatusModerationOverride": False,
-        "joinRequestCount": 0,
-        "unreadJoinRequestCount": 0,
+        # no joinRequestCount / unreadJoinRequestCount: the owner's counts are left out while zero
     }
     assert dids(convo["members"]) == [alice.did, bob.did, carol.did]  # join order; the duplicates count once
     owner, *others = convo["members"]
     assert owner["kind"] == {"$type": f"{ADEFS}#groupConvoMember", "role": "owner"}  # no addedBy for the owner
     for profile in others:
         assert profile["kind"]["role"] == "standard" and profile["kind"]["addedBy"]["did"] == alice.did
-    # every other member starts in 'request' status and does not see the owner-only counts
+    # every other member starts in 'request' status and does not see the owner-only counts;
+    # the creation is one shared change: every member's view has the same rev
     bobs = convo_of(bob, convo["id"])
     assert bobs["status"] == "request" and bobs["kind"]["memberCount"] == 3
+    assert bobs["rev"] == convo["rev"] == convo_of(carol, convo["id"])["rev"] == convo_of(alice, convo["id"])["rev"]
     assert "joinRequestCount" not in bobs["kind"] and "unreadJoinRequestCount" not in bobs["kind"]
     # no system message: the convo begins with them; each gets logBeginConvo
     assert messages(alice, convo["id"]) == [] and messages(carol, convo["id"]) == []
@@ -243,8 +244,9 @@ def test_create_group_caller_checks(
     [
         ({"status": "deactivated"}, False, "RecipientNotFound", "{did}"),
         ({"status": "takendown"}, False, "RecipientNotFound", "{did}"),
-        ({}, True, "BlockedActor", "bob.test"),
-        ({"blocks": ["alice"]}, False, "BlockedSubject", "bob.test"),
+        # BlockedActor: the invitee has blocked the caller; BlockedSubject: the caller has blocked the invitee
+        ({"blocks": ["alice"]}, False, "BlockedActor", "bob.test has blocked you"),
+        ({}, True, "BlockedSubject", "You have blocked bob.test"),
         ({"allowGroupInvites": "none"}, False, "UserForbidsGroups", "bob.test"),
         ({"allowGroupInvites": "following"}, False, "NotFollowedBySender", "bob.test"),
         # following someone else is not following the caller
@@ -256,8 +258,10 @@ def test_create_group_caller_checks(
             "RecipientNotFound",
             "{did}",
         ),
-        ({"blocks": ["alice"], "allowGroupInvites": "none"}, True, "BlockedActor", "bob.test"),
-        ({"blocks": ["alice"], "allowGroupInvites": "none"}, False, "BlockedSubject", "bob.test"),
+        # blocked both ways: the invitee's block is checked before the caller's
+        ({"blocks": ["alice"], "allowGroupInvites": "none"}, True, "BlockedActor", "bob.test has blocked you"),
+        ({"blocks": ["alice"], "allowGroupInvites": "none"}, False, "BlockedActor", "bob.test has blocked you"),
+        ({"allowGroupInvites": "none"}, True, "BlockedSubject", "You have blocked bob.test"),
         ({"allowGroupInvites": "none", "follows": ["alice"]}, False, "UserForbidsGroups", "bob.test"),
     ],
 )
@@ -453,8 +457,8 @@ def test_add_members_caller_checks_in_order(api: MakeApi, admin: Admin, refuse: 
     dan = api("dan")
     convo = make_group(alice, bob)
     body = {"convoId": convo, "members": [dan.did]}
-    refuse(outsider, G + "addMembers", body, "InvalidConvo", convo)
-    refuse(alice, G + "addMembers", {**body, "convoId": "nosuchconvo"}, "InvalidConvo", "nosuchconvo")
+    assert refuse(outsider, G + "addMembers", body, "InvalidConvo") == NOT_FOUND
+    assert refuse(alice, G + "addMembers", {**body, "convoId": "nosuchconvo"}, "InvalidConvo") == NOT_FOUND
     refuse(bob, G + "addMembers", body, "InsufficientRole", "owner")
     # the role check comes before the invitee checks
     refuse(bob, G + "addMembers", {"convoId": convo, "members": [carol.did]}, "InsufficientRole", "owner")
@@ -466,7 +470,8 @@ def test_add_members_caller_checks_in_order(api: MakeApi, admin: Admin, refuse: 
     admin.convo(convo, moderationLock=True)
     refuse(alice, G + "addMembers", body, "ConvoLocked", "moderation")
     admin.convo(convo, moderationLock=False)
-    # an inactive account is refused first of all, even for a convo it is not in
+    # an inactive account is refused right after the schema check, before every rule: even for a convo
+    # it is not in, or as a standard member
     admin.actor(outsider, status="suspended")
     refuse(outsider, G + "addMembers", {**body, "convoId": "nosuchconvo"}, "AccountSuspended", "outsider.test")
     admin.actor(bob, status="deactivated")
@@ -481,11 +486,13 @@ def test_add_members_caller_checks_in_order(api: MakeApi, admin: Admin, refuse: 
     [
         ({"status": "deactivated"}, False, "RecipientNotFound", "{did}"),
         ({"status": "takendown"}, False, "RecipientNotFound", "{did}"),
-        ({}, True, "BlockedActor", "bob.test"),
-        ({"blocks": ["alice"]}, False, "BlockedSubject", "bob.test"),
+        # BlockedActor: the invitee has blocked the caller; BlockedSubject: the caller has blocked the invitee
+        ({"blocks": ["alice"]}, False, "BlockedActor", "bob.test has blocked you"),
+        ({}, True, "BlockedSubject", "You have blocked bob.test"),
         ({"allowGroupInvites": "none"}, False, "UserForbidsGroups", "bob.test"),
         ({"allowGroupInvites": "following"}, False, "NotFollowedBySender", "bob.test"),
-        ({"blocks": ["alice"], "allowGroupInvites": "none"}, True, "BlockedActor", "bob.test"),
+        ({"blocks": ["alice"], "allowGroupInvites": "none"}, True, "BlockedActor", "bob.test has blocked you"),
+        ({"allowGroupInvites": "none"}, True, "BlockedSubject", "You have blocked bob.test"),
     ],
 )
 def test_add_members_invitee_checks(
@@ -539,7 +546,8 @@ def test_add_members_lifts_a_kick_and_drops_a_pending_request(api: MakeApi, admi
     assert kind(alice, convo)["joinRequestCount"] == 1
     out = alice.ok(G + "addMembers", {"convoId": convo, "members": [bob.did, carol.did]})
     assert dids(out["addedMembers"]) == [bob.did, carol.did]
-    assert out["convo"]["kind"]["joinRequestCount"] == 0 and out["convo"]["kind"]["unreadJoinRequestCount"] == 0
+    # the request is gone: the owner's counts are zero, so left out
+    assert "joinRequestCount" not in out["convo"]["kind"] and "unreadJoinRequestCount" not in out["convo"]["kind"]
     group = admin.group(convo)
     assert group["kicked"] == [] and group["joinRequests"] == []
     # one membership, in 'request' status, not two paths
@@ -585,8 +593,7 @@ def test_remove_members_success(server: MockChatServer, api: MakeApi, admin: Adm
         (C + "getMessages", {"convoId": convo}),
     ]
     for nsid, params in refused_reads:
-        name, message = bob.error(nsid, **params)
-        assert name == "InvalidConvo" and convo in message
+        assert bob.error(nsid, **params) == ("InvalidConvo", NOT_FOUND)
     assert logs(bob) == ["logLeaveConvo"]
     assert logs(alice) == ["logRemoveMember"] and logs(carol) == ["logRemoveMember"]
     assert admin.group(convo)["kicked"] == [bob.did]
@@ -618,8 +625,8 @@ def test_remove_members_errors(api: MakeApi, refuse: Refuse) -> None:
     alice, bob, carol, outsider = api("alice"), api("bob"), api("carol"), api("outsider")
     convo = make_group(alice, bob, carol)
     body = {"convoId": convo, "members": [carol.did]}
-    refuse(outsider, G + "removeMembers", body, "InvalidConvo", convo)
-    refuse(alice, G + "removeMembers", {**body, "convoId": "nosuch"}, "InvalidConvo", "nosuch")
+    assert refuse(outsider, G + "removeMembers", body, "InvalidConvo") == NOT_FOUND
+    assert refuse(alice, G + "removeMembers", {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     refuse(bob, G + "removeMembers", body, "InsufficientRole", "owner")
     # bob may not remove himself either: that is leaveConvo
     refuse(bob, G + "removeMembers", {"convoId": convo, "members": [bob.did]}, "InsufficientRole", "owner")
@@ -659,8 +666,8 @@ def test_edit_group_errors(api: MakeApi, admin: Admin, refuse: Refuse) -> None:
     alice, bob, outsider = api("alice"), api("bob"), api("outsider")
     convo = make_group(alice, bob, name="Old")
     body = {"convoId": convo, "name": "New"}
-    refuse(outsider, G + "editGroup", body, "InvalidConvo", convo)
-    refuse(alice, G + "editGroup", {**body, "convoId": "nosuch"}, "InvalidConvo", "nosuch")
+    assert refuse(outsider, G + "editGroup", body, "InvalidConvo") == NOT_FOUND
+    assert refuse(alice, G + "editGroup", {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     refuse(bob, G + "editGroup", body, "InsufficientRole", "owner")
     alice.ok(C + "lockConvo", {"convoId": convo})
     refuse(bob, G + "editGroup", body, "InsufficientRole", "owner")  # the role comes before the lock
@@ -734,8 +741,8 @@ def test_join_link_errors(api: MakeApi, refuse: Refuse) -> None:
         ("disableJoinLink", {"convoId": convo}),
     ]
     for name, body in calls:
-        refuse(outsider, G + name, body, "InvalidConvo", convo)
-        refuse(alice, G + name, {**body, "convoId": "nosuch"}, "InvalidConvo", "nosuch")
+        assert refuse(outsider, G + name, body, "InvalidConvo") == NOT_FOUND
+        assert refuse(alice, G + name, {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
         refuse(bob, G + name, body, "InsufficientRole", "owner")
     # no link yet
     for name, body in calls[1:]:
@@ -1019,7 +1026,7 @@ def test_withdraw_join_request(api: MakeApi, refuse: Refuse) -> None:
     assert logs(alice) == ["logWithdrawIncomingJoinRequest"] and logs(carol) == []
     assert alice.ok(G + "listJoinRequests", convoId=convo)["requests"] == []
     owner = kind(alice, convo)
-    assert (owner["joinRequestCount"], owner["unreadJoinRequestCount"]) == (0, 0)
+    assert (owner.get("joinRequestCount"), owner.get("unreadJoinRequestCount")) == (None, None)  # zero: left out
     assert system_types(alice, convo) == ["CreateJoinLink"]
     assert bob.ok(C + "listConvoRequests")["requests"] == []
     refuse(bob, G + "withdrawJoinRequest", {"convoId": convo}, "InvalidJoinRequest", convo)
@@ -1091,8 +1098,8 @@ def test_list_join_requests_paging(api: MakeApi, refuse: Refuse) -> None:
     params = {"convoId": convo, "cursor": "garbage!"}
     refuse(alice, G + "listJoinRequests", None, "InvalidRequest", "cursor", params=params)
     refuse(bob, G + "listJoinRequests", None, "InsufficientRole", "owner", params={"convoId": convo})
-    refuse(askers[1], G + "listJoinRequests", None, "InvalidConvo", convo, params={"convoId": convo})
-    refuse(alice, G + "listJoinRequests", None, "InvalidConvo", "nosuch", params={"convoId": "nosuch"})
+    assert refuse(askers[1], G + "listJoinRequests", None, "InvalidConvo", params={"convoId": convo}) == NOT_FOUND
+    assert refuse(alice, G + "listJoinRequests", None, "InvalidConvo", params={"convoId": "nosuch"}) == NOT_FOUND
 
 
 # -- approveJoinRequest / rejectJoinRequest --------------------------------------------------
@@ -1109,7 +1116,7 @@ def test_approve_join_request(api: MakeApi) -> None:
         logs(who)
     out = alice.ok(G + "approveJoinRequest", {"convoId": convo, "member": carol.did})["convo"]
     assert out["kind"]["memberCount"] == 3
-    assert (out["kind"]["joinRequestCount"], out["kind"]["unreadJoinRequestCount"]) == (0, 0)
+    assert (out["kind"].get("joinRequestCount"), out["kind"].get("unreadJoinRequestCount")) == (None, None)  # zero
     join = sys_data("MemberJoin", member=carol.did, role="standard", approvedBy=alice.did)
     assert system_data(bob, convo)[-1] == join
     assert system_data(carol, convo) == [join] and len(messages(carol, convo)) == 1  # from her join on
@@ -1132,9 +1139,9 @@ def test_approve_join_request_errors_in_order(api: MakeApi, admin: Admin, refuse
     code = link(alice, convo, approval=True)
     carol.ok(G + "requestJoin", {"code": code})
     body = {"convoId": convo, "member": carol.did}
-    refuse(outsider, G + "approveJoinRequest", body, "InvalidConvo", convo)
-    refuse(carol, G + "approveJoinRequest", body, "InvalidConvo", convo)  # a requester is no member
-    refuse(alice, G + "approveJoinRequest", {**body, "convoId": "nosuch"}, "InvalidConvo", "nosuch")
+    assert refuse(outsider, G + "approveJoinRequest", body, "InvalidConvo") == NOT_FOUND
+    assert refuse(carol, G + "approveJoinRequest", body, "InvalidConvo") == NOT_FOUND  # a requester is no member
+    assert refuse(alice, G + "approveJoinRequest", {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     refuse(bob, G + "approveJoinRequest", body, "InsufficientRole", "owner")
     refuse(alice, G + "approveJoinRequest", {**body, "member": outsider.did}, "InvalidRequest", outsider.did)
     refuse(alice, G + "approveJoinRequest", {**body, "member": bob.did}, "InvalidRequest", bob.did)  # a member
@@ -1158,8 +1165,8 @@ def test_reject_join_request(api: MakeApi, refuse: Refuse) -> None:
     code = link(alice, convo, approval=True)
     carol.ok(G + "requestJoin", {"code": code})
     body = {"convoId": convo, "member": carol.did}
-    refuse(outsider, G + "rejectJoinRequest", body, "InvalidConvo", convo)
-    refuse(alice, G + "rejectJoinRequest", {**body, "convoId": "nosuch"}, "InvalidConvo", "nosuch")
+    assert refuse(outsider, G + "rejectJoinRequest", body, "InvalidConvo") == NOT_FOUND
+    assert refuse(alice, G + "rejectJoinRequest", {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     refuse(bob, G + "rejectJoinRequest", body, "InsufficientRole", "owner")
     refuse(alice, G + "rejectJoinRequest", {**body, "member": outsider.did}, "InvalidRequest", outsider.did)
     logs = Logs()
@@ -1171,7 +1178,7 @@ def test_reject_join_request(api: MakeApi, refuse: Refuse) -> None:
     assert logs(carol) == [] and logs(bob) == []  # the requester is not told
     assert system_data(alice, convo) == before
     assert alice.ok(G + "listJoinRequests", convoId=convo)["requests"] == []
-    assert kind(alice, convo)["joinRequestCount"] == 0
+    assert "joinRequestCount" not in kind(alice, convo)  # zero: left out
     assert carol.error(C + "getConvo", convoId=convo)[0] == "InvalidConvo"
     refuse(alice, G + "rejectJoinRequest", body, "InvalidRequest", carol.did)
     refuse(carol, G + "withdrawJoinRequest", {"convoId": convo}, "InvalidJoinRequest", convo)
@@ -1214,17 +1221,23 @@ def test_update_join_requests_read_and_the_counts(api: MakeApi, refuse: Refuse) 
     assert (owner["joinRequestCount"], owner["unreadJoinRequestCount"]) == (21, 22)  # the total is capped at 21
     assert "joinRequestCount" not in kind(bob, convo) and "unreadJoinRequestCount" not in kind(bob, convo)
     assert alice.ok(C + "getUnreadCounts")["unreadAcceptedConvos"] == 1  # unread requests count for the owner
+    assert [c["id"] for c in alice.ok(C + "listConvos", readState="unread")["convos"]] == [convo]
     refuse(bob, G + "updateJoinRequestsRead", {"convoId": convo}, "InsufficientRole", "owner")
-    refuse(askers[0], G + "updateJoinRequestsRead", {"convoId": convo}, "InvalidConvo", convo)
-    refuse(alice, G + "updateJoinRequestsRead", {"convoId": "nosuch"}, "InvalidConvo", "nosuch")
+    assert refuse(askers[0], G + "updateJoinRequestsRead", {"convoId": convo}, "InvalidConvo") == NOT_FOUND
+    assert refuse(alice, G + "updateJoinRequestsRead", {"convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     logs = Logs()
     for who in (alice, bob):
         logs(who)
+    bobs_rev = convo_of(bob, convo)["rev"]
     assert alice.ok(G + "updateJoinRequestsRead", {"convoId": convo}) == {}
     owner = kind(alice, convo)
-    assert (owner["joinRequestCount"], owner["unreadJoinRequestCount"]) == (21, 0)
+    assert owner["joinRequestCount"] == 21 and "unreadJoinRequestCount" not in owner  # zero: left out
     assert alice.ok(C + "getUnreadCounts")["unreadAcceptedConvos"] == 0
-    assert logs(alice) == ["logReadJoinRequests"] and logs(bob) == []
+    assert alice.ok(C + "listConvos", readState="unread")["convos"] == []
+    events = logs.events(alice)
+    assert [e["$type"].split("#")[1] for e in events] == ["logReadJoinRequests"] and logs(bob) == []
+    # a private change: it moves the owner's view of the convo only
+    assert convo_of(alice, convo)["rev"] == events[0]["rev"] and convo_of(bob, convo)["rev"] == bobs_rev
     assert system_types(bob, convo) == ["CreateJoinLink"]  # no system message
     # fewer than 21: the exact number
     for asker in askers[:2]:
@@ -1238,7 +1251,8 @@ def test_update_join_requests_read_and_the_counts(api: MakeApi, refuse: Refuse) 
     # it works on a locked group too
     alice.ok(C + "lockConvo", {"convoId": convo})
     alice.ok(G + "updateJoinRequestsRead", {"convoId": convo})
-    assert kind(alice, convo)["unreadJoinRequestCount"] == 0
+    owner = kind(alice, convo)
+    assert owner["joinRequestCount"] == 21 and "unreadJoinRequestCount" not in owner
 
 
 # -- listMutualGroups ------------------------------------------------------------------------
@@ -1353,13 +1367,13 @@ def test_owner_only_methods_refuse_members_and_outsiders(api: MakeApi, refuse: R
     bob.ok(C + "acceptConvo", {"convoId": convo})  # accepted or not, a standard member is not the owner
     for nsid, body in owner_only_calls(convo, dan.did, alice.did):
         assert refuse(bob, nsid, body, "InsufficientRole") == OWNER_ONLY
-        assert refuse(carol, nsid, body, "InvalidConvo") == f"Convo not found: {convo}"
-        assert refuse(dan, nsid, body, "InvalidConvo") == f"Convo not found: {convo}"  # a requester is no member
+        assert refuse(carol, nsid, body, "InvalidConvo") == NOT_FOUND
+        assert refuse(dan, nsid, body, "InvalidConvo") == NOT_FOUND  # a requester is no member
         # an unknown id gets the very same answer as a convo one is not in
-        assert refuse(carol, nsid, {**body, "convoId": "nosuch"}, "InvalidConvo") == "Convo not found: nosuch"
-        assert refuse(alice, nsid, {**body, "convoId": "nosuch"}, "InvalidConvo") == "Convo not found: nosuch"
+        assert refuse(carol, nsid, {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
+        assert refuse(alice, nsid, {**body, "convoId": "nosuch"}, "InvalidConvo") == NOT_FOUND
     assert refuse(bob, G + "listJoinRequests", None, "InsufficientRole", params={"convoId": convo}) == OWNER_ONLY
-    refuse(carol, G + "listJoinRequests", None, "InvalidConvo", convo, params={"convoId": convo})
+    assert refuse(carol, G + "listJoinRequests", None, "InvalidConvo", params={"convoId": convo}) == NOT_FOUND
 
 
 def test_nobody_owns_a_group_its_owner_left(api: MakeApi, refuse: Refuse) -> None:
@@ -1376,7 +1390,7 @@ def test_nobody_owns_a_group_its_owner_left(api: MakeApi, refuse: Refuse) -> Non
     ]
     for nsid, body in owner_only_calls(convo, carol.did, alice.did):
         refuse(bob, nsid, body, "InsufficientRole", "owner")
-        refuse(alice, nsid, body, "InvalidConvo", convo)
+        assert refuse(alice, nsid, body, "InvalidConvo") == NOT_FOUND
     # a pending requester is answered before the lock; anyone else is refused
     assert carol.ok(G + "requestJoin", {"code": code}) == {"status": "pending"}
     refuse(api("dan"), G + "requestJoin", {"code": code}, "ConvoLocked", "permanently")

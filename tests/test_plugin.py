@@ -146,7 +146,7 @@ def test_failing_test_report_shows_the_journal(project: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(
         [
             "*bsky-chat-mock journal*",
-            "#* chat.bsky.convo.getConvo as alice.test -> 400 InvalidConvo: Convo not found: nope",
+            "#* chat.bsky.convo.getConvo as alice.test -> 400 InvalidConvo: Convo not found",
         ]
     )
 

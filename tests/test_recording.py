@@ -87,6 +87,29 @@ def test_tampered_recording_stops_at_the_call(tmp_path: Path) -> None:
     assert "something else" in report.text() and "thanks!" in report.text()
 
 
+def test_version_1_recordings_replay_by_status_and_error(tmp_path: Path) -> None:
+    path = tmp_path / "session.jsonl"
+    with MockChatServer(seed=5) as recorded:
+        recorded.service.recorders.append(FileRecorder(path))
+        session(recorded)
+    lines = read(path)
+    assert lines[0]["version"] == 2
+    target = next(i for i, line in enumerate(lines) if line.get("method") == "chat.bsky.convo.sendMessage")
+    lines[target]["output"]["rev"] = "an old-format answer"  # what a version 1 answer may differ in
+    with MockChatServer() as fresh:
+        assert not replay(fresh.url, lines).ok, "version 2: whole answers are compared"
+    old = [{**line, "version": 1} if line["type"] == "start" else line for line in lines]
+    with MockChatServer() as fresh:
+        report = replay(fresh.url, old)
+        assert report.ok and report.loose, report.text()
+        assert "version 1" in report.text() and "status and error" in report.text()
+    failing = next(i for i, line in enumerate(old) if line.get("status") == 401)
+    old[failing] = {**old[failing], "status": 200, "error": None}
+    with MockChatServer() as fresh:
+        report = replay(fresh.url, old)
+        assert not report.ok and report.mismatch is not None and report.mismatch.line == failing + 1
+
+
 def test_serve_record_flushes_each_call_and_replays_from_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "serve.jsonl"
     proc = subprocess.Popen(

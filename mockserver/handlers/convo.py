@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from .. import cursors, groups, messages
 from ..chat_views import (
     any_message_view,
     convo_view,
+    is_unread,
     join_request_convo_view,
     log_view,
     message_view,
     profile_basic,
     related_profiles,
-    unread_requests,
 )
 from ..listing import log_events, page_by_activity
 from ..rules import member_convo
-from ..state import Convo, JoinRequest
+from ..state import Convo, JoinRequest, Message
 from ..xrpc import Call, method
 
 Json = dict[str, Any]
@@ -49,7 +50,7 @@ def list_convos(call: Call) -> Json:
                 continue
             if p.get("lockStatus") is not None and convo.effective_lock_status != p["lockStatus"]:
                 continue
-            if p.get("readState") == "unread" and member.unread == 0:
+            if p.get("readState") == "unread" and not is_unread(convo, member):
                 continue
             found.append(convo)
     page, cursor = page_by_activity(found, p.get("cursor"), p["limit"])
@@ -104,36 +105,38 @@ def get_convo_members(call: Call) -> Json:
 def get_messages(call: Call) -> Json:
     state = call.service.state
     convo, member = member_convo(state, _convo_id(call), call.actor)
-    before = cursors.decode_int(call.params.get("cursor"))
-    end = len(convo.messages) if before is None else min(before, len(convo.messages))
+    before = cursors.rev(call.params.get("cursor")) or None  # an empty cursor is no cursor: the latest page
+    end = len(convo.messages) if before is None else bisect_left(convo.messages, before, key=_rev)
     start = max(member.joined_seq, end - call.params["limit"])
     page = convo.messages[start:end][::-1]
     out: Json = {
-        "messages": [any_message_view(state, convo, m, member.joined_seq) for m in page],
+        "messages": [any_message_view(call.service, convo, m, call.actor) for m in page],
         "relatedProfiles": related_profiles(state, convo, page, call.actor, member.joined_seq),
     }
     if start > member.joined_seq:
-        out["cursor"] = cursors.encode(str(start))
+        out["cursor"] = page[-1].rev
     return out
 
 
-@method("chat.bsky.convo.sendMessage")
+def _rev(message: Message) -> str:
+    return message.rev
+
+
+@method("chat.bsky.convo.sendMessage", acts=True)
 def send_message(call: Call) -> Json:
     assert call.input is not None
     convo, posted = messages.send_message(call.service, call.actor, call.input["convoId"], call.input["message"])
-    return message_view(call.service.state, convo, posted, convo.members[call.actor.did].joined_seq)
+    return message_view(call.service, convo, posted, call.actor)
 
 
 @method("chat.bsky.convo.getLog")
 def get_log(call: Call) -> Json:
-    events, cursor = log_events(call.service.state, call.actor.did, call.params.get("cursor"))
-    out: Json = {"logs": [log_view(call.service, e, call.actor) for e in events]}
-    if cursor:
-        out["cursor"] = cursor
-    return out
+    service = call.service
+    events, cursor = log_events(service.state, call.actor.did, call.params.get("cursor"), service.ids.head())
+    return {"logs": [log_view(service, e, call.actor) for e in events], "cursor": cursor}
 
 
-@method("chat.bsky.convo.acceptConvo")
+@method("chat.bsky.convo.acceptConvo", acts=True)
 def accept_convo(call: Call) -> Json:
     rev = groups.accept_convo(call.service, call.actor, _convo_id(call))
     return {"rev": rev} if rev else {}
@@ -145,13 +148,13 @@ def leave_convo(call: Call) -> Json:
     return {"convoId": convo.id, "rev": rev}
 
 
-@method("chat.bsky.convo.lockConvo")
+@method("chat.bsky.convo.lockConvo", acts=True)
 def lock_convo(call: Call) -> Json:
     convo = groups.lock_convo(call.service, call.actor, _convo_id(call))
     return {"convo": convo_view(call.service, convo, call.actor)}
 
 
-@method("chat.bsky.convo.unlockConvo")
+@method("chat.bsky.convo.unlockConvo", acts=True)
 def unlock_convo(call: Call) -> Json:
     convo = groups.unlock_convo(call.service, call.actor, _convo_id(call))
     return {"convo": convo_view(call.service, convo, call.actor)}
@@ -193,8 +196,7 @@ def get_unread_counts(call: Call) -> Json:
             member = convo.members[did]
             if convo.locked or member.muted:
                 continue
-            pending = member.role == "owner" and unread_requests(convo) > 0
-            if member.unread > 0 or pending:
+            if is_unread(convo, member):
                 counts[member.status] += 1
     return {
         "unreadAcceptedConvos": min(counts["accepted"], COUNT_CAP),
@@ -202,17 +204,17 @@ def get_unread_counts(call: Call) -> Json:
     }
 
 
-@method("chat.bsky.convo.addReaction")
+@method("chat.bsky.convo.addReaction", acts=True)
 def add_reaction(call: Call) -> Json:
     assert call.input is not None
     i = call.input
     convo, message = messages.add_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
-    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did].joined_seq)}
+    return {"message": message_view(call.service, convo, message, call.actor)}
 
 
-@method("chat.bsky.convo.removeReaction")
+@method("chat.bsky.convo.removeReaction", acts=True)
 def remove_reaction(call: Call) -> Json:
     assert call.input is not None
     i = call.input
     convo, message = messages.remove_reaction(call.service, call.actor, i["convoId"], i["messageId"], i["value"])
-    return {"message": message_view(call.service.state, convo, message, convo.members[call.actor.did].joined_seq)}
+    return {"message": message_view(call.service, convo, message, call.actor)}

@@ -13,14 +13,14 @@ from ..xrpc import Call, method
 Json = dict[str, Any]
 
 
-@method("chat.bsky.group.createGroup")
+@method("chat.bsky.group.createGroup", acts=True)
 def create_group(call: Call) -> Json:
     assert call.input is not None
     convo = groups.create_group(call.service, call.actor, call.input["name"], call.input["members"])
     return {"convo": convo_view(call.service, convo, call.actor)}
 
 
-@method("chat.bsky.group.addMembers")
+@method("chat.bsky.group.addMembers", acts=True)
 def add_members(call: Call) -> Json:
     assert call.input is not None
     convo, added = groups.add_members(call.service, call.actor, call.input["convoId"], call.input["members"])
@@ -31,21 +31,21 @@ def add_members(call: Call) -> Json:
     }
 
 
-@method("chat.bsky.group.removeMembers")
+@method("chat.bsky.group.removeMembers", acts=True)
 def remove_members(call: Call) -> Json:
     assert call.input is not None
     convo = groups.remove_members(call.service, call.actor, call.input["convoId"], call.input["members"])
     return {"convo": convo_view(call.service, convo, call.actor)}
 
 
-@method("chat.bsky.group.editGroup")
+@method("chat.bsky.group.editGroup", acts=True)
 def edit_group(call: Call) -> Json:
     assert call.input is not None
     convo = groups.edit_group(call.service, call.actor, call.input["convoId"], call.input["name"])
     return {"convo": convo_view(call.service, convo, call.actor)}
 
 
-@method("chat.bsky.group.createJoinLink")
+@method("chat.bsky.group.createJoinLink", acts=True)
 def create_join_link(call: Call) -> Json:
     assert call.input is not None
     link = joinlinks.create_link(
@@ -58,7 +58,7 @@ def create_join_link(call: Call) -> Json:
     return {"joinLink": join_link_view(link)}
 
 
-@method("chat.bsky.group.editJoinLink")
+@method("chat.bsky.group.editJoinLink", acts=True)
 def edit_join_link(call: Call) -> Json:
     assert call.input is not None
     link = joinlinks.edit_link(
@@ -71,13 +71,13 @@ def edit_join_link(call: Call) -> Json:
     return {"joinLink": join_link_view(link)}
 
 
-@method("chat.bsky.group.enableJoinLink")
+@method("chat.bsky.group.enableJoinLink", acts=True)
 def enable_join_link(call: Call) -> Json:
     assert call.input is not None
     return {"joinLink": join_link_view(joinlinks.enable_link(call.service, call.actor, call.input["convoId"]))}
 
 
-@method("chat.bsky.group.disableJoinLink")
+@method("chat.bsky.group.disableJoinLink", acts=True)
 def disable_join_link(call: Call) -> Json:
     assert call.input is not None
     return {"joinLink": join_link_view(joinlinks.disable_link(call.service, call.actor, call.input["convoId"]))}
@@ -89,7 +89,7 @@ def get_join_link_previews(call: Call) -> Json:
     return {"joinLinkPreviews": [preview(state, code, call.viewer, call.service) for code in call.params["codes"]]}
 
 
-@method("chat.bsky.group.requestJoin")
+@method("chat.bsky.group.requestJoin", acts=True)
 def request_join(call: Call) -> Json:
     assert call.input is not None
     status, convo = joinlinks.request_join(call.service, call.actor, call.input["code"])
@@ -120,14 +120,14 @@ def list_join_requests(call: Call) -> Json:
     return out
 
 
-@method("chat.bsky.group.approveJoinRequest")
+@method("chat.bsky.group.approveJoinRequest", acts=True)
 def approve_join_request(call: Call) -> Json:
     assert call.input is not None
     convo = joinlinks.approve_request(call.service, call.actor, call.input["convoId"], call.input["member"])
     return {"convo": convo_view(call.service, convo, call.actor)}
 
 
-@method("chat.bsky.group.rejectJoinRequest")
+@method("chat.bsky.group.rejectJoinRequest", acts=True)
 def reject_join_request(call: Call) -> Json:
     assert call.input is not None
     joinlinks.reject_request(call.service, call.actor, call.input["convoId"], call.input["member"])

@@ -72,8 +72,8 @@ const sent = await c.chat.bsky.convo.sendMessage({ convoId, message: { text: 'he
 check('sendMessage', sent.data.text === 'hello from TypeScript')
 const messages = await a.chat.bsky.convo.getMessages({ convoId })
 check('getMessages parses (system messages included)', messages.data.messages.length >= 3)
-const log = await a.chat.bsky.convo.getLog({})
-check('getLog parses', log.data.logs.some((l) => l.$type === 'chat.bsky.convo.defs#logApproveJoinRequest'))
+const log = await a.chat.bsky.convo.getLog({ cursor: '' })
+check('getLog from the start parses', log.data.logs.some((l) => l.$type === 'chat.bsky.convo.defs#logApproveJoinRequest'))
 
 await refused('owner cannot leave unlocked: OwnerCannotLeaveError', a.chat.bsky.convo.leaveConvo({ convoId }), ChatBskyConvoLeaveConvo.OwnerCannotLeaveError)
 await a.chat.bsky.convo.lockConvo({ convoId })
