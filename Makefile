@@ -31,7 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/load.py --requests 2000 --repeat 3
 	$(BIN)/python bench/scale.py --groups 10000 --members 50 --messages 100 --actors 100000
 	$(BIN)/python bench/scale_journal.py --groups 10000 --actors 100000
-	$(BIN)/python -m pytest -q -s tests/reliability
+	FUZZ_SCALE=6 $(BIN)/python -m pytest -q -s tests/reliability/test_fuzz.py
+	$(BIN)/python -m pytest -q -s tests/reliability --ignore=tests/reliability/test_fuzz.py
 
 ts-check: $(STAMP)
 	tests/js/run.sh

@@ -1,15 +1,22 @@
-"""A property-based fuzzer over every served method: lexicon-shaped and malformed inputs alike.
+"""A property-based fuzzer over every served method and admin route: shaped and malformed inputs.
 
-Whatever comes in: never a 5xx, always an XRPC error body on a 4xx, and a 4xx changes nothing.
-Each method gets its own run from the demo scenario's state, with shaped calls (values drawn
-from the lexicon, salted with the state's real ids so the method's rules are reached, and with
-strings over the lexicon's limits) and malformed ones (broken in a way that suits a query or a
-procedure). Each method's run must reach past validation at least once.
+Whatever comes in: never a 5xx, always an XRPC error body on a 4xx, and a 4xx changes nothing;
+after every call that changed something, every read still answers for every member (the views,
+the log, the state dump and its encoding). Each method gets its own run from the demo scenario's
+state, with shaped calls (values drawn from the lexicon, salted with the state's real ids so the
+method's rules are reached, and with strings over the lexicon's limits) and malformed ones
+(broken in a way that suits a query or a procedure: nesting, unicode, huge numbers, wrong types
+inside unions, header bytes, ...). Each method's run must reach past validation at least once.
+
+``FUZZ_SCALE`` multiplies the number of examples (``make test``: 1, about 2,000 calls;
+``make bench``: 6, over 10,000).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -28,8 +35,9 @@ from mockserver.xrpc import METHODS
 Json = dict[str, Any]
 DEFS = bundled()._base.defs
 NSIDS = sorted(nsid for nsid in METHODS if bundled().method(nsid))
-SHAPED_EXAMPLES = 12
-MALFORMED_EXAMPLES = 2  # per kind of breakage
+SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+SHAPED_EXAMPLES = 12 * SCALE
+MALFORMED_EXAMPLES = 2 * SCALE  # per kind of breakage
 QUERY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789&=%+;,.-_~!*'()[]$:@/?"
 #: errors that validation or authentication give before a method's own rules run
 EARLY_ERRORS = {"InvalidRequest", "AuthenticationRequired", "InvalidToken", "ExpiredToken", "PayloadTooLarge"}
@@ -47,6 +55,11 @@ MALFORMED_PROCEDURE = [
     "missing-field",
     "wrong-types",
     "huge-strings",
+    "deep-nesting",
+    "unicode",
+    "huge-numbers",
+    "union-types",
+    "header-bytes",
 ]
 MALFORMED_QUERY = [
     "wrong-verb",
@@ -58,10 +71,37 @@ MALFORMED_QUERY = [
     "missing-field",
     "repeated-param",
     "oversized-query",
+    "unicode",
+    "huge-numbers",
+    "header-bytes",
 ]
 
 #: breakages that no method may accept
-ALWAYS_REJECTED = {"wrong-verb", "bad-json", "bad-utf8", "content-type", "oversized-body", "oversized-query"}
+ALWAYS_REJECTED = {
+    "wrong-verb",
+    "bad-json",
+    "bad-utf8",
+    "content-type",
+    "oversized-body",
+    "oversized-query",
+    "deep-nesting",
+    "union-types",
+}
+UNICODE = [
+    "\U0001d518\U0001d52b\U0001d526",
+    "é",
+    "a\u0301\u0302",
+    "٣٤",
+    "५",
+    "①",
+    "²",
+    "\u200f\u202e",
+    "👩‍👩‍👧",
+    "\ufeff",
+    "𠜎",
+    "\u0000",
+]
+HUGE = [10**30, -(10**30), 2**64, 2**63, -(2**63) - 1, 10**400]
 SettingsKw: Json = {"deadline": None, "suppress_health_check": list(HealthCheck), "derandomize": True}
 
 
@@ -262,6 +302,37 @@ def send_malformed(
         return client.post(url, content=json.dumps(args).encode(), headers={**headers, "content-type": kind})
     if how == "oversized-body":
         return client.post(url, content=b'{"a": "' + b"x" * (1024 * 1024 + 10) + b'"}', headers=json_type)
+    if how == "deep-nesting":  # a field nested past the limit, written by hand (json.dumps would recurse)
+        depth = draw(st.sampled_from([33, 40, 200, 1000, 1100, 5000]))
+        field = draw(st.sampled_from(sorted(props) or ["x"]))
+        text = json.dumps({**args, field: "DEEP"}).replace('"DEEP"', "[" * depth + "{}" + "]" * depth)
+        return client.post(url, content=text.encode(), headers=json_type)
+    if how == "unicode":  # every string made of astral, combining, RTL, other scripts' digits, NUL
+        odd = with_strings(
+            args, lambda s: s + "".join(draw(st.lists(st.sampled_from(UNICODE), min_size=1, max_size=4)))
+        )
+        return send_shaped(client, nsid, odd, headers)
+    if how == "huge-numbers":  # every integer far past 64 bits, every string a 5000-digit number
+        big = draw(st.sampled_from(HUGE))
+        odd = with_numbers(with_strings(args, lambda s: "9" * 5000 if draw(st.booleans()) else s), big)
+        if not is_procedure(nsid):
+            odd.update({k: big for k, p in props.items() if p.get("type") == "integer"})
+            return client.get(url, params=query_params(odd), headers=headers)
+        text = json.dumps(odd)
+        return client.post(url, content=text.encode(), headers=json_type)
+    if how == "union-types":  # a union (an embed, a facet feature) of the wrong shape
+        wrong = draw(
+            st.sampled_from(["a string", 5, True, None, [1], {"$type": 5}, {"$type": ["x"]}, {"$type": {}}, {}])
+        )
+        broken = put_in_unions(schema, nsid, args, wrong)
+        return client.post(url, json=broken, headers=headers)
+    if how == "header-bytes":  # an Authorization header of non-ASCII or control bytes, sent raw
+        junk = draw(
+            st.sampled_from(
+                ["Bearer héllo€".encode(), b"Bearer \xff\xfe\x80", b"Bearer a\x01b", "🙂".encode(), b"Bearer "]
+            )
+        )
+        return raw_request(client, "POST" if is_procedure(nsid) else "GET", url, junk, json.dumps(args).encode())
     if how == "huge-strings":  # valid JSON under the body limit, every string far over any lexicon limit
         big = {k: ("y" * 100_000 if p.get("type") == "string" else args.get(k)) for k, p in props.items()}
         return client.post(
@@ -270,13 +341,149 @@ def send_malformed(
     raise AssertionError(how)
 
 
-def check(client: httpx.Client, before: Json, response: httpx.Response, seen: Counter[str], context: Any) -> None:
-    """The fuzzer's property: no 5xx; a 4xx is an XRPC error body and changed nothing."""
+def with_strings(value: Any, change: Any) -> Any:
+    """``value`` with every string (not keys, not ``$type``) passed through ``change``."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [with_strings(v, change) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k == "$type" else with_strings(v, change)) for k, v in value.items()}
+    return value
+
+
+def with_numbers(value: Any, number: int) -> Any:
+    """``value`` with every integer replaced by ``number``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return number
+    if isinstance(value, list):
+        return [with_numbers(v, number) for v in value]
+    if isinstance(value, dict):
+        return {k: with_numbers(v, number) for k, v in value.items()}
+    return value
+
+
+def union_paths(schema: Json, lexicon: str, depth: int = 0) -> list[list[str]]:
+    """Paths (property names; ``[]`` for array items) from an input schema to its unions."""
+    if depth > 6:
+        return []
+    kind = schema.get("type")
+    if kind == "ref":
+        ref = schema["ref"]
+        return union_paths(_ref(ref, lexicon), ref if "." in ref else lexicon, depth + 1)
+    if kind == "union":
+        return [[]]
+    if kind == "array":
+        return [["[]", *p] for p in union_paths(schema.get("items", {}), lexicon, depth + 1)]
+    if kind == "object":
+        return [[k, *p] for k, v in schema.get("properties", {}).items() for p in union_paths(v, lexicon, depth + 1)]
+    return []
+
+
+def put_in_unions(schema: Json, nsid: str, args: Json, wrong: Any) -> Json:
+    """``args`` with ``wrong`` at every union position the schema has (made where missing)."""
+    out = json.loads(json.dumps(args))
+    for path in union_paths(schema, nsid):
+        node: Any = out
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            nxt = path[i + 1] if not last else None
+            if part == "[]":
+                if not isinstance(node, list) or not node:
+                    break
+                if last:
+                    node[0] = wrong
+                else:
+                    node = node[0]
+                continue
+            if not isinstance(node, dict):
+                break
+            if last:
+                node[part] = wrong
+            else:
+                if not isinstance(node.get(part), (dict, list)):
+                    node[part] = [{}] if nxt == "[]" else {}
+                node = node[part]
+    return out
+
+
+def raw_request(client: httpx.Client, verb: str, url: str, authorization: bytes, body: bytes) -> httpx.Response:
+    """A request with header bytes httpx refuses to send: written to a socket, read back by httpx's
+    own parser (h11) into a Response."""
+    port = client.base_url.port
+    head = f"{verb} {url} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(
+            head.encode()
+            + b"Authorization: "
+            + authorization
+            + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        data = b""
+        while chunk := raw.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    headers_blob, _, content = rest.partition(b"\r\n\r\n")
+    status = int(status_line.split()[1])
+    return httpx.Response(
+        status, content=content, headers=[tuple(h.split(b": ", 1)) for h in headers_blob.split(b"\r\n") if b": " in h]
+    )
+
+
+def reads_work(server: MockChatServer) -> None:
+    """Every member's reads render, validate against their lexicons and encode, and the state
+    dumps: what a stored input must always allow (run in the server's loop, as its handlers are)."""
+
+    def every_read(service: Any) -> int:
+        from mockserver import snapshot
+        from mockserver.xrpc import Call, encode
+
+        count = 0
+        for actor in list(service.state.actors.values()):
+            reads: list[tuple[str, Json]] = [
+                ("chat.bsky.convo.listConvos", {"limit": 100}),
+                ("chat.bsky.convo.getLog", {"cursor": ""}),
+                ("chat.bsky.convo.getUnreadCounts", {"includeGroupChats": True}),
+            ]
+            for convo_id in service.state.convos_of(actor.did):
+                reads += [
+                    ("chat.bsky.convo.getConvo", {"convoId": convo_id}),
+                    ("chat.bsky.convo.getMessages", {"convoId": convo_id, "limit": 100}),
+                    ("chat.bsky.convo.getConvoMembers", {"convoId": convo_id, "limit": 100}),
+                ]
+            for nsid, params in reads:
+                output = METHODS[nsid].fn(Call(service, nsid, params, None, actor))
+                problem = service.lexicons.output_problem(nsid, output)
+                assert problem is None, (nsid, actor.handle, problem)
+                encode(output)
+                count += 1
+        encode(snapshot.dump(service))
+        snapshot.as_scenario(service)
+        return count
+
+    FIGURES["reads checked after a change"] += server.call(every_read)
+
+
+def check(
+    client: httpx.Client,
+    before: Json,
+    response: httpx.Response,
+    seen: Counter[str],
+    context: Any,
+    server: MockChatServer | None = None,
+) -> None:
+    """The fuzzer's property: no 5xx; a 4xx is an XRPC error body and changed nothing; after a
+    change, every read still works for every member."""
     FIGURES["calls"] += 1
     assert response.status_code < 500, (context, response.text)
     if response.status_code < 400:
         seen["2xx"] += 1
         FIGURES["2xx"] += 1
+        if server is not None and client.get("/_mock/state").json() != before:
+            reads_work(server)
     else:
         body = response.json()
         assert set(body) == {"error", "message"} and body["error"] and body["message"], body
@@ -293,7 +500,7 @@ def check(client: httpx.Client, before: Json, response: httpx.Response, seen: Co
 
 @pytest.mark.parametrize("nsid", NSIDS)
 def test_shaped_inputs(target: tuple[MockChatServer, httpx.Client], words: Json, nsid: str) -> None:
-    _, client = target
+    server, client = target
     seen: Counter[str] = Counter()
     tokens = words["refresh" if nsid in REFRESH_METHODS else "access"]
 
@@ -303,7 +510,7 @@ def test_shaped_inputs(target: tuple[MockChatServer, httpx.Client], words: Json,
         before = client.get("/_mock/state").json()
         response = send_shaped(client, nsid, args, {"Authorization": f"Bearer {caller}"})
         FIGURES["shaped"] += 1
-        check(client, before, response, seen, (nsid, args))
+        check(client, before, response, seen, (nsid, args), server)
 
     run()
     # the run reached the method itself, not only its validation
@@ -312,9 +519,11 @@ def test_shaped_inputs(target: tuple[MockChatServer, httpx.Client], words: Json,
 
 @pytest.mark.parametrize("nsid", NSIDS)
 def test_malformed_inputs(target: tuple[MockChatServer, httpx.Client], words: Json, nsid: str) -> None:
-    _, client = target
+    server, client = target
     seen: Counter[str] = Counter()
     kinds = MALFORMED_PROCEDURE if is_procedure(nsid) else MALFORMED_QUERY
+    if not union_paths(input_schema(nsid), nsid):
+        kinds = [k for k in kinds if k != "union-types"]
     token = words["refresh" if nsid in REFRESH_METHODS else "access"][0]
 
     rejected = set(ALWAYS_REJECTED)
@@ -323,7 +532,7 @@ def test_malformed_inputs(target: tuple[MockChatServer, httpx.Client], words: Js
         {"wrong-types"} if (typed if not is_procedure(nsid) else input_schema(nsid).get("properties")) else set()
     )
     rejected |= {"lone-surrogates"} if string_fields(nsid) else set()
-    rejected |= {"anonymous"} if METHODS[nsid].auth in ("access", "refresh") else set()
+    rejected |= {"anonymous", "header-bytes"} if METHODS[nsid].auth in ("access", "refresh") else set()
     for kind in kinds:  # every kind of breakage on every method
 
         @settings(max_examples=MALFORMED_EXAMPLES, **SettingsKw)
@@ -333,8 +542,144 @@ def test_malformed_inputs(target: tuple[MockChatServer, httpx.Client], words: Js
             response = send_malformed(client, nsid, how, args, {"Authorization": f"Bearer {token}"}, data.draw)
             FIGURES["malformed"] += 1
             FIGURES[f"malformed: {how}"] += 1
-            check(client, before, response, seen, (nsid, how, args))
+            check(client, before, response, seen, (nsid, how, args), server)
             if how in rejected:
                 assert response.status_code >= 400, (nsid, how, args, response.text)
 
         run()
+
+
+ADMIN_TEXT = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(UNICODE),
+    st.sampled_from(["alice.test", "bob", "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "", "²", "9" * 300]),
+)
+ADMIN_VALUE = st.one_of(ADMIN_TEXT, st.sampled_from(HUGE), st.integers(-3, 3), st.booleans(), st.none(), JUNK)
+
+
+def admin_bodies(fields: dict[str, Any]) -> st.SearchStrategy[Json]:
+    """Bodies for an admin route: its fields with odd values (and sometimes an unknown one)."""
+    return st.fixed_dictionaries({}, optional={**fields, "zzz": ADMIN_VALUE})
+
+
+def mutated(draw: st.DrawFn, state: Json) -> Json:
+    """A state dump with one value somewhere replaced by something odd."""
+    out = json.loads(json.dumps(state))
+    node: Any = out
+    for _ in range(draw(st.integers(1, 6))):
+        if isinstance(node, dict) and node:
+            key = draw(st.sampled_from(sorted(node)))
+            if isinstance(node[key], (dict, list)) and node[key] and draw(st.booleans()):
+                node = node[key]
+                continue
+            node[key] = draw(ADMIN_VALUE)
+            break
+        if isinstance(node, list) and node:
+            i = draw(st.integers(0, len(node) - 1))
+            if isinstance(node[i], (dict, list)) and node[i] and draw(st.booleans()):
+                node = node[i]
+                continue
+            node[i] = draw(ADMIN_VALUE)
+            break
+        break
+    return out
+
+
+ADMIN_ROUTES = [
+    "POST /_mock/actors",
+    "PATCH /_mock/actors/{id}",
+    "GET /_mock/actors/{id}",
+    "POST /_mock/actors/{id}/session",
+    "POST /_mock/actors/{id}/token",
+    "PATCH /_mock/convos/{id}",
+    "GET /_mock/convos/{id}",
+    "POST /_mock/reset",
+    "POST /_mock/scenarios/load",
+    "PUT /_mock/state",
+    "POST /_mock/clock",
+    "POST /_mock/faults",
+    "DELETE /_mock/faults/{id}",
+    "GET /_mock/journal",
+]
+
+
+@pytest.mark.parametrize("route", ADMIN_ROUTES)
+def test_admin_routes(target: tuple[MockChatServer, httpx.Client], words: Json, route: str) -> None:
+    server, client = target
+    seen: Counter[str] = Counter()
+    verb, template = route.split(" ")
+    state = client.get("/_mock/state").json()
+    ids = {
+        "actors": words["did"] + words["handle"],
+        "convos": words["convoId"],
+        "faults": ["1", "2"],
+    }
+
+    @settings(max_examples=15 * SCALE, **SettingsKw)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        draw = data.draw
+        kind = template.split("/")[2]
+        path = template
+        if "{id}" in template:
+            path = template.replace("{id}", quote(draw(st.one_of(st.sampled_from(ids[kind]), ADMIN_TEXT)), safe=""))
+        body: Any = None
+        params: Json = {}
+        if route == "POST /_mock/actors" or route == "PATCH /_mock/actors/{id}":
+            from mockserver.admin import ACTOR_FIELDS
+
+            body = draw(admin_bodies({k: ADMIN_VALUE for k in ACTOR_FIELDS}))
+        elif route == "PATCH /_mock/convos/{id}":
+            body = draw(admin_bodies({"memberLimit": ADMIN_VALUE, "moderationLock": ADMIN_VALUE}))
+        elif route == "POST /_mock/reset":
+            body = draw(admin_bodies({"to": st.one_of(st.sampled_from(["empty", "scenario"]), ADMIN_VALUE)}))
+        elif route == "POST /_mock/scenarios/load":
+            body = draw(
+                admin_bodies(
+                    {
+                        "name": st.one_of(st.sampled_from(["demo", "nope.jsonl", "x.yaml"]), ADMIN_VALUE),
+                        "scenario": JUNK,
+                    }
+                )
+            )
+        elif route == "PUT /_mock/state":
+            body = mutated(draw, state)
+        elif route == "POST /_mock/clock":
+            body = draw(admin_bodies({k: ADMIN_VALUE for k in ("set", "advance", "reset", "pin", "unpin")}))
+        elif route == "POST /_mock/faults":
+            body = draw(
+                admin_bodies(
+                    {k: ADMIN_VALUE for k in ("method", "actor", "error", "status", "times", "delay", "input")}
+                )
+            )
+            body.pop("delay", None)  # a real delay would only slow the run
+        elif route == "GET /_mock/journal":
+            params = draw(st.fixed_dictionaries({}, optional={"since": ADMIN_TEXT, "limit": ADMIN_TEXT}))
+        before = client.get("/_mock/state").json()
+        faults = client.get("/_mock/faults").json()
+        try:
+            text = json.dumps(body) if body is not None else None
+        except (ValueError, RecursionError):
+            return
+        response = client.request(
+            verb, path, params=params, content=text, headers={"content-type": "application/json"} if text else {}
+        )
+        FIGURES["admin calls"] += 1
+        FIGURES["calls"] += 1
+        assert response.status_code < 500, (route, body, response.text)
+        if response.status_code >= 400:
+            out = response.json()
+            assert set(out) == {"error", "message"}, out
+            seen[out["error"]] += 1
+            FIGURES["4xx"] += 1
+            assert client.get("/_mock/state").json() == before, (route, body, out)
+            assert client.get("/_mock/faults").json() == faults, (route, body, out)
+        else:
+            seen["2xx"] += 1
+            FIGURES["2xx"] += 1
+            if verb != "GET":
+                reads_work(server)
+        client.post("/_mock/clock", json={"reset": True})
+
+    run()
+    assert seen, route
