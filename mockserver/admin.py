@@ -11,19 +11,21 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import snapshot
-from .accounts import create_actor, update_actor
+from . import control, snapshot
 from .chat_views import join_link_view
 from .clock import parse_iso
 from .errors import invalid_request, not_found
 from .lexicons import Lexicons
-from .recording import admin_line
+from .parsing import whole_number
+from .recording import is_recording
 from .service import SERVICE_KEY, Service
 from .state import Actor, Convo
-from .xrpc import json_response, read_input
+from .xrpc import MAX_DEPTH, json_response, read_input
 
 Json = dict[str, Any]
 T = TypeVar("T")
+ADMIN_MAX_DEPTH = 2 * MAX_DEPTH
+"""State dumps and scenarios hold message data a few levels below where an XRPC body has it."""
 RECENT_MESSAGES = 8
 """How many of a group's latest messages the admin view (and the state page) shows."""
 PAGE = files("mockserver").joinpath("static").joinpath("index.html")
@@ -48,6 +50,7 @@ CONVO_FIELDS: Json = {
 }
 LOAD_FIELDS: Json = {"name": {"type": "string", "minLength": 1}, "scenario": {"type": "unknown"}}
 RESET_FIELDS: Json = {"to": {"type": "string", "description": "empty or scenario"}}
+TOKEN_FIELDS: Json = {"expired": {"type": "boolean"}}
 CLOCK_FIELDS: Json = {
     "set": {"type": "string", "format": "datetime"},
     "advance": {"type": "unknown", "description": "seconds, may be fractional or negative"},
@@ -61,6 +64,7 @@ UPDATE_ACTOR = "mock.admin.updateActor"
 UPDATE_CONVO = "mock.admin.updateConvo"
 LOAD_SCENARIO = "mock.admin.loadScenario"
 RESET = "mock.admin.reset"
+TOKEN = "mock.admin.token"
 SET_CLOCK = "mock.admin.setClock"
 OBJECT = "mock.admin.object"
 
@@ -93,6 +97,7 @@ ADMIN_LEXICONS = Lexicons(
         _procedure(UPDATE_CONVO, CONVO_FIELDS),
         _procedure(LOAD_SCENARIO, LOAD_FIELDS),
         _procedure(RESET, RESET_FIELDS),
+        _procedure(TOKEN, TOKEN_FIELDS),
         _procedure(SET_CLOCK, CLOCK_FIELDS),
         _procedure(OBJECT, OPEN),
     ]
@@ -121,7 +126,7 @@ async def _body(request: web.Request, nsid: str, fields: Json, *, optional: bool
     service = request.app[SERVICE_KEY]
     if optional and not request.can_read_body:
         return {}
-    data = await read_input(request, ADMIN_LEXICONS, nsid, service.config.max_body)
+    data = await read_input(request, ADMIN_LEXICONS, nsid, service.config.max_body, ADMIN_MAX_DEPTH)
     assert data is not None
     if fields is OPEN:
         return data
@@ -148,10 +153,7 @@ async def post_actor(request: web.Request) -> web.Response:
     """POST /_mock/actors: create an actor and log it in."""
     service = request.app[SERVICE_KEY]
     spec = await _body(request, CREATE_ACTOR, ACTOR_FIELDS)
-    with service.clock.frozen():
-        actor = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
-        tokens = service.tokens.issue(service.state, actor)
-        service.emit(admin_line("createActor", None, spec, service.clock.iso()))
+    actor, tokens = control.create_actor(service, spec)
     return json_response(
         {
             "did": actor.did,
@@ -175,26 +177,28 @@ async def patch_actor(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     actor = _actor(service, request.match_info["id"])
     spec = await _body(request, UPDATE_ACTOR, ACTOR_FIELDS)
-    update_actor(service.state, service.lexicons, actor, spec)
-    service.emit(admin_line("updateActor", actor.did, spec, service.clock.iso()))
-    return json_response(actor_json(actor))
+    return json_response(actor_json(control.update_actor(service, actor, spec)))
 
 
 async def post_session(request: web.Request) -> web.Response:
-    """POST /_mock/actors/{id}/session: log an actor in without its password (what createSession gives)."""
+    """POST /_mock/actors/{id}/session: log an actor in without its password (what createSession
+    gives). Recorded: a session id is drawn from the seeded generator, so a replay must draw it too."""
     service = request.app[SERVICE_KEY]
     actor = _actor(service, request.match_info["id"])
-    tokens = service.tokens.issue(service.state, actor)
+    tokens = control.open_session(service, actor)
     return json_response(
         {"did": actor.did, "handle": actor.handle, "accessJwt": tokens.access_jwt, "refreshJwt": tokens.refresh_jwt}
     )
 
 
 async def post_token(request: web.Request) -> web.Response:
-    """POST /_mock/actors/{id}/token: a fresh access token only (no session is recorded)."""
+    """POST /_mock/actors/{id}/token ``{expired?: true}``: a fresh access token only (no session,
+    no randomness: nothing to record); ``expired`` gives one that expired a minute ago."""
     service = request.app[SERVICE_KEY]
     actor = _actor(service, request.match_info["id"])
-    return json_response({"did": actor.did, "accessJwt": service.tokens.access_token(actor)})
+    body = await _body(request, TOKEN, TOKEN_FIELDS, optional=True)
+    token = service.tokens.access_token(actor, expired=bool(body.get("expired", False)))
+    return json_response({"did": actor.did, "accessJwt": token})
 
 
 def convo_json(convo: Convo) -> Json:
@@ -245,15 +249,7 @@ async def patch_convo(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     convo = _convo(service, request.match_info["id"])
     spec = await _body(request, UPDATE_CONVO, CONVO_FIELDS)
-    limit = spec.get("memberLimit")
-    if limit is not None and limit < len(convo.members):
-        raise invalid_request(f"memberLimit {limit} is below the group's {len(convo.members)} members")
-    if limit is not None:
-        convo.member_limit = limit
-    if "moderationLock" in spec:
-        convo.moderation_lock = spec["moderationLock"]
-    service.emit(admin_line("updateConvo", convo.id, spec, service.clock.iso()))
-    return json_response(convo_json(convo))
+    return json_response(convo_json(control.update_convo(service, convo, spec)))
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -297,6 +293,8 @@ async def load_scenario(request: web.Request) -> web.Response:
     body = await _body(request, LOAD_SCENARIO, LOAD_FIELDS)
     if ("name" in body) == ("scenario" in body):
         raise invalid_request("Give either name (a built-in scenario or a file path) or scenario (inline), not both")
+    if "name" in body and is_recording(body["name"]):
+        return json_response(await _replay_recording(request, body["name"]))
     if "name" in body:
         loaded = _scenario_call(lambda: service.load_scenario(body["name"]))
     else:
@@ -305,6 +303,27 @@ async def load_scenario(request: web.Request) -> web.Response:
         source = ScenarioSource("inline", "inline scenario", body["scenario"])
         loaded = _scenario_call(lambda: load(service, source))
     return json_response(loaded.to_json())
+
+
+async def _replay_recording(request: web.Request, path: str) -> Json:
+    """A recording loads where a scenario file does: it is replayed against this very server."""
+    from scenarios.loader import from_replay
+
+    from .recording import read
+    from .replay import replay_async
+
+    service = request.app[SERVICE_KEY]
+    try:
+        lines = read(path)
+    except (OSError, ValueError) as e:
+        raise invalid_request(f"Cannot load recording {path}: {e}") from None
+    host, port = request.transport.get_extra_info("sockname")[:2] if request.transport else ("127.0.0.1", 0)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    report = await replay_async(url, lines, service.config.admin_token)
+    if not report.ok:
+        raise invalid_request(f"Recording {path} did not replay: {report.text()}")
+    return from_replay(path, report.actors, report.text()).to_json()
 
 
 async def current_scenario(request: web.Request) -> web.Response:
@@ -385,12 +404,10 @@ async def get_version(request: web.Request) -> web.Response:
 async def get_journal(request: web.Request) -> web.Response:
     """GET /_mock/journal?since=SEQ&limit=N: the XRPC calls after ``since``, oldest first."""
     journal = request.app[SERVICE_KEY].journal
-    numbers = {}
+    numbers: dict[str, int | None] = {}
     for name in ("since", "limit"):
         raw = request.query.get(name)
-        if raw is not None and not raw.isdigit():
-            raise invalid_request(f"{name} must be a whole number, got {raw!r}")
-        numbers[name] = int(raw) if raw is not None else None
+        numbers[name] = whole_number(raw, name) if raw is not None else None
     entries = journal.since(numbers["since"] or 0, numbers["limit"])
     cursor = entries[-1]["seq"] if entries else (numbers["since"] or journal.last_seq)
     return json_response({"entries": entries, "cursor": cursor})
@@ -404,20 +421,20 @@ async def list_faults(request: web.Request) -> web.Response:
 async def post_fault(request: web.Request) -> web.Response:
     """POST /_mock/faults: add a fault rule."""
     service = request.app[SERVICE_KEY]
-    fault = service.faults.add(await _body(request, OBJECT, OPEN))
+    fault = control.add_fault(service, await _body(request, OBJECT, OPEN))
     return json_response(fault.to_json(), status=201)
 
 
 async def delete_faults(request: web.Request) -> web.Response:
     """DELETE /_mock/faults: remove every rule."""
-    request.app[SERVICE_KEY].faults.clear()
+    control.clear_faults(request.app[SERVICE_KEY])
     return json_response({"faults": []})
 
 
 async def delete_fault(request: web.Request) -> web.Response:
     """DELETE /_mock/faults/{id}: remove one rule."""
     raw = request.match_info["id"]
-    if not raw.isdigit() or not request.app[SERVICE_KEY].faults.remove(int(raw)):
+    if not control.remove_fault(request.app[SERVICE_KEY], whole_number(raw, "fault rule", status=404)):
         raise not_found(f"No fault rule {raw!r}")
     return json_response({})
 

@@ -110,7 +110,7 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         "time": None,  # the time the call ran at (a handler's frozen time); filled in below if it did not run
         "actor": None,
         "method": request.match_info["nsid"],
-        "params": dict(request.query),
+        "params": query_as_sent(request),
         "input": None,
     }
     try:
@@ -138,6 +138,17 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
             recorded = service.journal.record(entry, body_bytes=body_bytes)
             if service.recorders:
                 service.emit(call_line(service.journal.public(recorded)))
+
+
+def query_as_sent(request: web.Request) -> dict[str, Any]:
+    """The query string as parameters, a repeated one as the list of its values (so a replay
+    sends it repeated again); replaced by the decoded parameters once they pass the lexicon."""
+    out: dict[str, Any] = {}
+    for name in request.query:
+        if name not in out:
+            values = request.query.getall(name)
+            out[name] = values if len(values) > 1 else values[0]
+    return out
 
 
 async def _no_icon(request: web.Request) -> web.Response:

@@ -55,9 +55,10 @@ class Tokens:
         state.sessions[jti] = actor.did
         return SessionTokens(self.access_token(actor), self._encode(refresh))
 
-    def access_token(self, actor: Actor) -> str:
-        """A new access token for ``actor`` (it uses no randomness, so replays stay in step)."""
-        now = self._clock.timestamp()
+    def access_token(self, actor: Actor, *, expired: bool = False) -> str:
+        """A new access token for ``actor`` (it uses no randomness, so replays stay in step);
+        ``expired``: one whose ``exp`` passed a minute ago."""
+        now = self._clock.timestamp() - (ACCESS_TTL + 60 if expired else 0)
         access = {
             "scope": ACCESS_SCOPE,
             "sub": actor.did,
@@ -78,6 +79,8 @@ class Tokens:
         if kind.lower() != "bearer" or not token.strip():
             raise invalid_token("Malformed authorization header: expected 'Bearer <token>'")
         token = token.strip()
+        if not token.isascii():
+            raise invalid_token("Malformed token: a JWT is ASCII text")
         claims = self._verified.get(token)
         if claims is None:
             try:
@@ -93,13 +96,16 @@ class Tokens:
             if len(self._verified) >= VERIFIED_CACHE:
                 self._verified.clear()
             self._verified[token] = claims
-        if claims["exp"] <= self._clock.timestamp():
-            raise expired_token("Token has expired")
-        wanted = ACCESS_SCOPE if scope == "access" else REFRESH_SCOPE
-        if claims["scope"] != wanted:
-            raise invalid_token(f"Bad token scope: this method needs a {scope} token")
-        if scope == "refresh" and claims.get("jti") not in state.sessions:
-            raise invalid_token("Token has been revoked")
+        problem = None
+        if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= self._clock.timestamp():
+            problem = expired_token("Token has expired")
+        elif claims["scope"] != (ACCESS_SCOPE if scope == "access" else REFRESH_SCOPE):
+            problem = invalid_token(f"Bad token scope: this method needs a {scope} token")
+        elif scope == "refresh" and claims.get("jti") not in state.sessions:
+            problem = invalid_token("Token has been revoked")
+        if problem is not None:
+            problem.did = claims["sub"] if isinstance(claims["sub"], str) else None
+            raise problem
         actor = state.actors.get(claims["sub"])
         if actor is None:
             raise invalid_token("Token is for an account this server does not know")

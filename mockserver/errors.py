@@ -11,6 +11,9 @@ class XrpcError(Exception):
         self.error = error
         self.message = message
         self.status = status
+        self.did: str | None = None
+        """For a refused token whose signature held (expired, revoked, wrong scope): whose it is,
+        so the journal names the caller and a replay can refuse the same account the same way."""
 
     def body(self) -> dict[str, str]:
         """The XRPC error body."""

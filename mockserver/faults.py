@@ -130,6 +130,17 @@ class Faults:
                 return fault
         return None
 
+    def specs(self) -> list[Json]:
+        """The rules still live, as specs that add them again, each with its ``id`` (a recording's
+        start line holds them, so a replay can match later removals to them)."""
+        specs = []
+        for fault in self.rules:
+            if fault.times != 0:
+                spec = fault.to_json()
+                del spec["hits"]
+                specs.append(spec)
+        return specs
+
     def remove(self, fault_id: int) -> bool:
         """Remove one rule; whether it existed."""
         before = len(self.rules)

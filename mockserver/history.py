@@ -36,6 +36,9 @@ PRIVATE = frozenset(
 )
 """Log kinds about one account's own doings: they move that account's view of the convo (its
 member ``rev``), not the convo every member sees."""
+OUTSIDERS = frozenset({"logLeaveConvo", "logOutgoingJoinRequest", "logWithdrawOutgoingJoinRequest"})
+"""The only events addressed to someone who is not a member (the one who just left or was
+removed; a requester): every other event goes to current members only, whoever asks for it."""
 
 
 def log(
@@ -50,7 +53,10 @@ def log(
     reaction: Reaction | None = None,
 ) -> LogEvent:
     """Append a log event for ``audience``; a shared event moves the convo's rev forward, a
-    private one (``PRIVATE``) only the rev of the members it is addressed to."""
+    private one (``PRIVATE``) only the rev of the members it is addressed to. Nobody but a
+    current member gets an event, except those ``OUTSIDERS`` kinds are for."""
+    if kind not in OUTSIDERS and not audience <= convo.members.keys():
+        audience = frozenset(did for did in audience if did in convo.members)
     event = LogEvent(
         rev=rev or new_rev(service),
         convo_id=convo.id,

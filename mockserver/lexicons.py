@@ -79,12 +79,26 @@ class Lexicons:
 
     def validate(self, nsid: str, part: Part, value: Any) -> None:
         """Validate a method's parameters or input; raise ``InvalidRequest`` naming the rule."""
+        if part != "parameters":  # lexrpc lets a string through where a union wants an object
+            where = self.misshapen_union(nsid, part, value)
+            if where:
+                raise invalid_request(f"Invalid {part}: {where}")
         try:
             self._base.validate(nsid, part, value)
         except ValidationError as e:
             raise invalid_request(f"Invalid {part}: {e}") from None
         except Exception as e:  # lexrpc trips on some shapes (AttributeError, NotImplementedError, ...)
-            raise invalid_request(f"Invalid {part}: {_lexrpc_trouble(e)}") from None
+            where = self.misshapen_union(nsid, part, value)
+            raise invalid_request(f"Invalid {part}: {where or _lexrpc_trouble(e)}") from None
+
+    def misshapen_union(self, nsid: str, part: Part, value: Any) -> str | None:
+        """Where ``value`` puts something other than an object with a string ``$type`` in a union
+        (the shape lexrpc stumbles on), said so a person can find it; None if nowhere."""
+        defn = self._base.defs.get(nsid) or {}
+        schema = defn.get(part) or {}
+        if part == "input":
+            schema = schema.get("schema") or {}
+        return _union_problem(self._base.defs, schema, nsid, value, part, 0)
 
     def output_problem(self, nsid: str, value: Any) -> str | None:
         """Why a method's output breaks its schema, or None if it is valid."""
@@ -101,6 +115,43 @@ class Lexicons:
         except ValidationError:
             return False
         return True
+
+
+def _union_problem(defs: Json, schema: Json, lexicon: str, value: Any, path: str, depth: int) -> str | None:
+    """The first union in ``value`` that is not an object with a string ``$type`` (see
+    :meth:`Lexicons.misshapen_union`), walking the schema beside the value."""
+    if depth > 20 or not isinstance(schema, dict):
+        return None
+    kind = schema.get("type")
+    if kind == "ref":
+        ref = schema.get("ref", "")
+        target = lexicon.split("#")[0] + ref if ref.startswith("#") else ref
+        found: Json = defs.get(target) or {}
+        if found.get("type") == "record":
+            found = found.get("record") or {}
+        return _union_problem(defs, found, target, value, path, depth + 1)
+    if kind == "union":
+        if not isinstance(value, dict):
+            return f"{path} must be an object with a $type (one of the union's types), not {type(value).__name__}"
+        chosen = value.get("$type")
+        if not isinstance(chosen, str):
+            return f"{path}.$type must be a string naming one of the union's types, not {chosen!r}"
+        refs = [r if not r.startswith("#") else lexicon.split("#")[0] + r for r in schema.get("refs", [])]
+        if chosen in refs or f"{chosen}#main" in refs:
+            return _union_problem(defs, {"type": "ref", "ref": chosen}, lexicon, value, path, depth + 1)
+        return None
+    if kind == "object" and isinstance(value, dict):
+        for name, prop in (schema.get("properties") or {}).items():
+            if name in value:
+                problem = _union_problem(defs, prop, lexicon, value[name], f"{path}.{name}", depth + 1)
+                if problem:
+                    return problem
+    if kind == "array" and isinstance(value, list):
+        for i, item in enumerate(value):
+            problem = _union_problem(defs, schema.get("items") or {}, lexicon, item, f"{path}[{i}]", depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 def _lexrpc_trouble(error: Exception) -> str:

@@ -68,14 +68,21 @@ class ListRecorder:
                 f.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def start_line(state: Json, scenario: str | None, time: str) -> Json:
-    """The line that names a starting state."""
-    return {"type": "start", "version": VERSION, "scenario": scenario, "time": time, "state": redact_state(state)}
+def start_line(state: Json, scenario: str | None, time: str, faults: list[Json] | None = None) -> Json:
+    """The line that names a starting state (and the fault rules live in it, if any)."""
+    line = {"type": "start", "version": VERSION, "scenario": scenario, "time": time, "state": redact_state(state)}
+    if faults:
+        line["faults"] = faults
+    return line
 
 
-def admin_line(op: str, target: str | None, body: Json, time: str) -> Json:
-    """The line for an admin change made at ``time``."""
-    return {"type": "admin", "op": op, "target": target, "time": time, "body": redact(body)}
+def admin_line(op: str, target: str | None, body: Json, time: str, result: Json | None = None) -> Json:
+    """The line for an admin change made at ``time`` (``result``: who it made or changed, for
+    transcripts: ``{did, handle}``)."""
+    line = {"type": "admin", "op": op, "target": target, "time": time, "body": redact(body)}
+    if result is not None:
+        line["result"] = result
+    return line
 
 
 def call_line(entry: Json) -> Json:

@@ -9,6 +9,7 @@ is ``password``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,12 @@ class _Replayer:
         self.url = url.rstrip("/")
         self.admin_headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self.refresh: dict[str, str] = {}
+        """DID -> the refresh token it got last (recordings that name no session)."""
+        self.sessions: dict[str, str] = {}
+        """Session id (``jti``) -> refresh token: ids repeat in a replay, so a recorded call's
+        ``session`` names the very token to use."""
+        self.fault_ids: dict[str, int] = {}
+        """Recorded fault id -> the id the same rule got in the replay."""
         self.report = ReplayReport()
 
     async def admin(self, method: str, path: str, body: Json | None = None) -> Json:
@@ -104,7 +111,16 @@ class _Replayer:
         state = dict(line["state"])
         state["actors"] = [_passwords(a) for a in state["actors"]]
         await self.admin("PUT", "/_mock/state", state)
+        await self.admin("DELETE", "/_mock/faults")
+        self.fault_ids = {}
+        for spec in line.get("faults") or []:
+            spec = dict(spec)
+            recorded = spec.pop("id", None)
+            added = await self.admin("POST", "/_mock/faults", spec)
+            if recorded is not None:
+                self.fault_ids[str(recorded)] = added["id"]
         self.refresh = {}
+        self.sessions = {}
         self.report.starts += 1
         self.report.actors = {a["handle"]: a["did"] for a in state["actors"]}
 
@@ -113,14 +129,32 @@ class _Replayer:
         if line.get("time"):
             await self.admin("POST", "/_mock/clock", {"pin": line["time"]})
         if line["op"] == "createActor":
-            await self.admin("POST", "/_mock/actors", body)
+            made = await self.admin("POST", "/_mock/actors", body)
+            self.keep(made["did"], made["refreshJwt"])
+        elif line["op"] == "session":
+            session = await self.admin("POST", f"/_mock/actors/{line['target']}/session")
+            self.keep(session["did"], session["refreshJwt"])
         elif line["op"] == "updateActor":
             await self.admin("PATCH", f"/_mock/actors/{line['target']}", body)
         elif line["op"] == "updateConvo":
             await self.admin("PATCH", f"/_mock/convos/{line['target']}", body)
+        elif line["op"] == "addFault":
+            added = await self.admin("POST", "/_mock/faults", body)
+            self.fault_ids[str((line.get("result") or {}).get("id"))] = added["id"]
+        elif line["op"] == "removeFault":
+            await self.admin("DELETE", f"/_mock/faults/{self.fault_ids.get(str(line['target']), line['target'])}")
+        elif line["op"] == "clearFaults":
+            await self.admin("DELETE", "/_mock/faults")
         else:
             raise ValueError(f"unknown admin op {line['op']!r}")
         self.report.admin += 1
+
+    def keep(self, did: str, refresh_jwt: str) -> None:
+        """Note a refresh token the replay was given, by its account and by its session id."""
+        self.refresh[did] = refresh_jwt
+        jti = _session_id(refresh_jwt)
+        if jti:
+            self.sessions[jti] = refresh_jwt
 
     async def call(self, number: int, line: Json) -> Json:
         await self.admin("POST", "/_mock/clock", {"pin": line["time"]})
@@ -129,31 +163,62 @@ class _Replayer:
             did = (line.get("output") or {}).get("did")
             session = await self.admin("POST", f"/_mock/actors/{did}/session")
             assert isinstance(did, str)
-            self.refresh[did] = session["refreshJwt"]
+            self.keep(did, session["refreshJwt"])
             got: Json = {"status": 200, "error": None, "output": redact(_session_output(line, session))}
             return got
         headers: dict[str, str] = {}
-        if actor and method in SESSION_METHODS:
-            headers["Authorization"] = f"Bearer {self.refresh.get(actor, '')}"
+        refused = line.get("error") if line.get("status") == 401 else None
+        if refused == "InvalidToken":
+            headers["Authorization"] = "Bearer not-a-token"  # forged, revoked or the wrong kind: refused alike
+        elif refused == "ExpiredToken" and actor:
+            token = await self.admin("POST", f"/_mock/actors/{actor}/token", {"expired": True})
+            headers["Authorization"] = f"Bearer {token['accessJwt']}"
+        elif actor and method in SESSION_METHODS:
+            refresh = self.sessions.get(line.get("session") or "") or self.refresh.get(actor, "")
+            headers["Authorization"] = f"Bearer {refresh}"
         elif actor:
             token = await self.admin("POST", f"/_mock/actors/{actor}/token")
             headers["Authorization"] = f"Bearer {token['accessJwt']}"
+        if line.get("status") == 0:
+            # a call a fault dropped: aiohttp sends a GET again after a dropped connection, and
+            # the second one would get through; this one must see the drop
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as once:
+                once._retry_connection = False  # aiohttp has no public switch for its one retry of a GET
+                return await self.send(once, line, headers)
+        return await self.send(self.http, line, headers)
+
+    async def send(self, http: aiohttp.ClientSession, line: Json, headers: dict[str, str]) -> Json:
+        method, actor = line["method"], line.get("actor")
         url = f"{self.url}/xrpc/{method}"
         if line.get("input") is not None:
-            request = self.http.post(url, json=_passwords(line["input"]), headers=headers)
+            request = http.post(url, json=_passwords(line["input"]), headers=headers)
         elif _is_procedure(line):
-            request = self.http.post(url, headers=headers, params=_query(line.get("params") or {}))
+            request = http.post(url, headers=headers, params=_query(line.get("params") or {}))
         else:
-            request = self.http.get(url, headers=headers, params=_query(line.get("params") or {}))
-        async with request as r:
-            text = await r.text()
-            body = json.loads(text) if text else None
-            status = r.status
+            request = http.get(url, headers=headers, params=_query(line.get("params") or {}))
+        try:
+            async with request as r:
+                text = await r.text()
+                body = json.loads(text) if text else None
+                status = r.status
+        except aiohttp.ClientConnectionError:  # a fault dropped the connection, as it did when recorded
+            return {"status": 0, "error": "ConnectionDropped", "output": None}
         if status == 200 and isinstance(body, dict) and method == "com.atproto.server.refreshSession" and actor:
-            self.refresh[actor] = body["refreshJwt"]
+            self.keep(actor, body["refreshJwt"])
         if status >= 400 and isinstance(body, dict):
             return {"status": status, "error": body.get("error"), "output": None}
         return {"status": status, "error": None, "output": redact(body)}
+
+
+def _session_id(token: str) -> str | None:
+    """The ``jti`` of a refresh token the replay was handed (read, not verified: the server did that)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    jti = claims.get("jti") if isinstance(claims, dict) else None
+    return jti if isinstance(jti, str) else None
 
 
 def _is_procedure(line: Json) -> bool:
@@ -189,8 +254,6 @@ async def replay_async(url: str, lines: list[Json], admin_token: str | None = No
                 elif line["type"] == "admin":
                     await replayer.change(line)
                 else:
-                    if line.get("status") == 0:
-                        continue  # a connection dropped by a fault: nothing was answered
                     got = await replayer.call(number, line)
                     replayer.report.calls += 1
                     expected = _expected(line)

@@ -210,7 +210,8 @@ class MockChatServer:
 
     def load_scenario(self, scenario: str | Path | dict[str, Any] | ScenarioBuilder) -> LoadedScenario:
         """Load a built-in scenario (by name), a file (by path), a spec dict or a builder."""
-        from scenarios import LoadedActor, LoadedScenario, ScenarioBuilder, ScenarioError, ScenarioSource, find, load
+        from scenarios import ScenarioBuilder, ScenarioError, ScenarioSource, find, load
+        from scenarios.loader import from_replay
 
         from .recording import is_recording
         from .recording import read as read_recording
@@ -222,9 +223,7 @@ class MockChatServer:
             report = replay(self.url, read_recording(scenario), self.service.config.admin_token)
             if not report.ok:
                 raise ScenarioError(str(scenario), [report.text()])
-            name = Path(scenario).name.rsplit(".", 1)[0]
-            actors = {h.split(".")[0]: LoadedActor(did, h, "password") for h, did in report.actors.items()}
-            return LoadedScenario(name, report.text(), actors)
+            return from_replay(str(scenario), report.actors, report.text())
         if isinstance(scenario, ScenarioBuilder):
             source = scenario.source()
         elif isinstance(scenario, dict):

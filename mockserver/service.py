@@ -116,7 +116,7 @@ class Service:
             from .recording import start_line
             from .snapshot import dump
 
-            self.emit(start_line(dump(self), scenario, self.clock.iso()))
+            self.emit(start_line(dump(self), scenario, self.clock.iso(), self.faults.specs()))
 
     def load_scenario(self, name_or_path: str) -> LoadedScenario:
         """Load a built-in scenario by name, or a scenario file; all or nothing."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from . import consistency
 from .clock import checked_offset
 from .errors import invalid_request
 from .history import add_request
@@ -104,6 +105,7 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
     """Replace the state with a dump; a malformed dump is an ``InvalidRequest`` and changes nothing."""
     try:
         state = _state(data)
+        consistency.check(state)  # every field's type and every reference, before anything changes
         if "ids" in data:
             service.ids.check(data["ids"])
         offset = float(data.get("clockOffset", 0))

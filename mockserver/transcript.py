@@ -67,6 +67,9 @@ def render(lines: list[Json]) -> str:
             continue
         if line["type"] == "admin":
             body = line.get("body") or {}
+            made = line.get("result") or {}
+            if isinstance(made.get("did"), str) and isinstance(made.get("handle"), str):
+                handles[made["did"]] = made["handle"]  # an account made or renamed through the admin API
             other.append(
                 f"- {line.get('time', '')} admin `{line['op']}` {line.get('target') or body.get('handle', '')}"
             )

@@ -28,6 +28,27 @@ log = logging.getLogger("mockserver")
 Json = dict[str, Any]
 AuthMode = Literal["access", "refresh", "optional", "none"]
 JSON_TYPE = "application/json"
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects an XRPC body may have. Every chat input fits in a
+dozen levels; the limit keeps whatever is stored renderable, encodable and dumpable (a state dump
+nests a message's data a few levels deeper, so admin bodies may nest twice as deep)."""
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 @dataclass
@@ -124,12 +145,16 @@ def check_query_encoding(request: web.Request) -> None:
             raise invalid_request(f"Query parameter {name!r} is not valid UTF-8 once percent-decoded") from None
 
 
-async def read_input(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> Json | None:
+async def read_input(
+    request: web.Request, lexicons: Lexicons, nsid: str, limit: int, max_depth: int = MAX_DEPTH
+) -> Json | None:
     """Read, decode and validate a procedure's JSON body; None for procedures without input."""
-    return (await read_input_sized(request, lexicons, nsid, limit))[0]
+    return (await read_input_sized(request, lexicons, nsid, limit, max_depth))[0]
 
 
-async def read_input_sized(request: web.Request, lexicons: Lexicons, nsid: str, limit: int) -> tuple[Json | None, int]:
+async def read_input_sized(
+    request: web.Request, lexicons: Lexicons, nsid: str, limit: int, max_depth: int = MAX_DEPTH
+) -> tuple[Json | None, int]:
     """:func:`read_input`, and the size of the body as received (after any decompression)."""
     if not lexicons.has_input(nsid):
         return None, 0
@@ -161,9 +186,13 @@ async def read_input_sized(request: web.Request, lexicons: Lexicons, nsid: str, 
     except UnicodeDecodeError as e:
         raise invalid_request(f"Request body is not valid UTF-8: {e}") from None
     except json.JSONDecodeError as e:
+        if "depth" in str(e) or "recursion" in str(e).lower():  # orjson stops at 1024 levels
+            raise invalid_request(f"Request body nests arrays and objects more than {max_depth} levels deep") from None
         raise invalid_request(f"Request body is not valid JSON: {e}") from None
     if not isinstance(data, dict):
         raise invalid_request(f"Request body must be a JSON object, not {type(data).__name__}")
+    if too_deep(data, max_depth):
+        raise invalid_request(f"Request body nests arrays and objects more than {max_depth} levels deep")
     lexicons.validate(nsid, "input", data)
     return data, len(raw)
 
@@ -220,8 +249,14 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     verb = "GET" if defn["type"] == "query" else "POST"
     if request.method != verb and not (verb == "GET" and request.method == "HEAD"):
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
-    viewer, claims = authenticate(request, service, registered.auth)
+    try:
+        viewer, claims = authenticate(request, service, registered.auth)
+    except XrpcError as e:
+        entry["actor"] = e.did  # an expired or revoked token still says whose it is
+        raise
     entry["actor"] = viewer.did if viewer else None
+    if registered.auth == "refresh":
+        entry["session"] = claims.get("jti")  # which session a refresh used: a replay must end the same one
     check_query_encoding(request)
     params = service.lexicons.decode_params(nsid, list(request.query.items()))
     entry["params"] = params

@@ -7,11 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mockserver import MockChatServer
-from mockserver.accounts import create_actor
+from mockserver import MockChatServer, control
 from mockserver.errors import XrpcError
 from mockserver.faults import Fault
-from mockserver.recording import admin_line
 from mockserver.service import Service
 from scenarios import LoadedScenario
 
@@ -75,7 +73,7 @@ class Faults:
         """Add a rule; returns it as the admin API shows it."""
 
         def add(service: Service) -> Fault:
-            return service.faults.add({"method": method, **rule})
+            return control.add_fault(service, {"method": method, **rule})
 
         try:
             return self._server.call(add).to_json()
@@ -88,7 +86,7 @@ class Faults:
 
     def clear(self) -> None:
         """Remove every rule."""
-        self._server.call(lambda s: s.faults.clear())
+        self._server.call(control.clear_faults)
 
 
 class ChatMock:
@@ -133,10 +131,7 @@ class ChatMock:
             spec["handle"] = handle
 
         def create(service: Service) -> Actor:
-            with service.clock.frozen():
-                made = create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
-                tokens = service.tokens.issue(service.state, made)
-                service.emit(admin_line("createActor", None, spec, service.clock.iso()))
+            made, tokens = control.create_actor(service, spec)
             headers = {
                 "Authorization": f"Bearer {tokens.access_jwt}",
                 "atproto-proxy": "did:web:api.bsky.chat#bsky_chat",

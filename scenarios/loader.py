@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from mockserver.accounts import create_actor
@@ -50,10 +52,20 @@ class LoadedScenario:
         }
 
 
+def from_replay(path: str, accounts: dict[str, str], summary: str) -> LoadedScenario:
+    """What replaying a recording made, as a loaded scenario: its accounts by handle (their
+    password after a replay is ``password``)."""
+    name = Path(path).name.rsplit(".", 1)[0]
+    actors = {handle.split(".")[0]: LoadedActor(did, handle, DEFAULT_PASSWORD) for handle, did in accounts.items()}
+    return LoadedScenario(name, summary, actors)
+
+
 def load(service: Service, scenario: ScenarioSource, *, checked: bool = False) -> LoadedScenario:
     """Check a scenario and replace the service's state with it; on any error nothing changes.
 
-    ``checked=True`` skips the check for a scenario that passed it already (a reset to it).
+    ``checked=True`` skips the check for a scenario that passed it already (a reset to it). The
+    ids come from the scenario's seed, else the server's, else (an unseeded server) one drawn at
+    the first load and kept with the scenario, so a reset to it makes the same ids again.
     """
     if not checked:
         check(scenario.spec, scenario.source)
@@ -88,8 +100,13 @@ class _Clock:
 
 def _build(service: Service, scenario: ScenarioSource) -> LoadedScenario:
     spec = scenario.spec
-    if "seed" in spec:
-        service.ids.seed = spec["seed"]
+    # a scenario without a seed gets the server's own, not the one a scenario loaded before set
+    seed = spec.get("seed", service.config.seed)
+    if seed is None:
+        if scenario.drawn_seed is None:
+            scenario.drawn_seed = secrets.randbits(64)
+        seed = scenario.drawn_seed
+    service.ids.seed = seed
     service.ids.reset()
     if "clock" in spec:
         base = parse_iso(spec["clock"])

@@ -37,6 +37,8 @@ class ScenarioSource:
     name: str
     source: str
     spec: Json
+    drawn_seed: int | None = None
+    """The seed drawn for it on an unseeded server when it names none (kept for resets to it)."""
 
 
 @cache

@@ -18,9 +18,13 @@ def _status(actor: Actor) -> Json:
     return {"active": False, "status": actor.status}
 
 
-def _session(call: Call, actor: Actor) -> Json:
+def _may_log_in(actor: Actor) -> None:
     if actor.status == "takendown":
         raise XrpcError("AccountTakedown", "Account has been taken down", 401)
+
+
+def _session(call: Call, actor: Actor) -> Json:
+    _may_log_in(actor)
     tokens = call.service.tokens.issue(call.service.state, actor)
     return {
         "accessJwt": tokens.access_jwt,
@@ -43,7 +47,9 @@ def create_session(call: Call) -> Json:
 
 @method("com.atproto.server.refreshSession", auth="refresh")
 def refresh_session(call: Call) -> Json:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair; the old refresh token stops working (only when the
+    trade succeeds: a refused call changes nothing)."""
+    _may_log_in(call.actor)
     call.service.tokens.revoke(call.service.state, call.claims)
     return _session(call, call.actor)
 
