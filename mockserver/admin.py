@@ -20,7 +20,7 @@ from .parsing import whole_number
 from .recording import is_recording
 from .service import SERVICE_KEY, Service
 from .state import Actor, Convo
-from .xrpc import MAX_DEPTH, json_response, read_input
+from .xrpc import MAX_DEPTH, json_response, read_input, served_methods
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -202,9 +202,12 @@ async def post_token(request: web.Request) -> web.Response:
 
 
 def convo_json(convo: Convo) -> Json:
-    """A group's settings and membership, as the admin API shows them."""
+    """A convo's settings and membership, as the admin API shows them (``kind``: group or
+    direct; a direct convo's ``pair`` is its two accounts, members now or not)."""
     return {
         "id": convo.id,
+        "kind": convo.kind,
+        "pair": list(convo.pair),
         "name": convo.name,
         "owner": convo.owner,
         "memberLimit": convo.member_limit,
@@ -396,6 +399,11 @@ async def state_page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html")
 
 
+async def get_methods(request: web.Request) -> web.Response:
+    """GET /_mock/methods: the methods served, and the chat.bsky methods that are not."""
+    return json_response(served_methods(request.app[SERVICE_KEY].lexicons))
+
+
 async def get_version(request: web.Request) -> web.Response:
     """GET /_mock/version: a number that changes whenever there is something new to show."""
     return json_response({"version": request.app[SERVICE_KEY].version})
@@ -462,6 +470,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/journal", get_journal)
     app.router.add_get("/_mock/", state_page)
     app.router.add_get("/_mock/version", get_version)
+    app.router.add_get("/_mock/methods", get_methods)
     app.router.add_get("/_mock/faults", list_faults)
     app.router.add_post("/_mock/faults", post_fault)
     app.router.add_delete("/_mock/faults", delete_faults)

@@ -43,7 +43,7 @@ def profile_basic(
     }
     if actor.avatar:
         view["avatar"] = actor.avatar
-    if convo is not None:
+    if convo is not None and not convo.direct:
         member = convo.members.get(did)
         if member is not None:
             kind: Json = {"$type": f"{ACTOR}#groupConvoMember", "role": member.role}
@@ -94,6 +94,8 @@ def convo_view(service: Service, convo: Convo, viewer: Actor, *, previews: bool 
     state = service.state
     member = convo.members[viewer.did]
     plain: dict[str, Json] = {}
+    if convo.direct:
+        return _direct_view(service, convo, viewer, member, previews)
     kind: Json = {
         "$type": f"{CONVO}#groupConvo",
         "createdAt": convo.created_at,
@@ -120,16 +122,37 @@ def convo_view(service: Service, convo: Convo, viewer: Actor, *, previews: bool 
         "unreadCount": member.unread,
         "kind": kind,
     }
-    if convo.messages:
+    _last(service, convo, viewer, member, previews, view)
+    return view
+
+
+def _direct_view(service: Service, convo: Convo, viewer: Actor, member: Member, previews: bool) -> Json:
+    """A direct convo's ``convoView``: its two members, always (``#directConvo`` has no fields)."""
+    view: Json = {
+        "id": convo.id,
+        "rev": max(convo.rev, member.rev),
+        "members": [profile_basic(service.state, did, viewer) for did in convo.pair],
+        "muted": member.muted,
+        "status": member.status,
+        "unreadCount": member.unread,
+        "kind": {"$type": f"{CONVO}#directConvo"},
+    }
+    _last(service, convo, viewer, member, previews, view)
+    return view
+
+
+def _last(service: Service, convo: Convo, viewer: Actor, member: Member, previews: bool, view: Json) -> None:
+    """``lastMessage`` and ``lastReaction`` of a convoView, as the viewer may see them."""
+    if len(convo.messages) > member.joined_seq:
         view["lastMessage"] = any_message_view(service, convo, convo.messages[-1], viewer, previews=previews)
     if convo.last_reaction is not None and convo.message_ids[convo.last_reaction[0]].seq >= member.joined_seq:
         message_id, reaction = convo.last_reaction
-        view["lastReaction"] = {
-            "$type": f"{CONVO}#messageAndReactionView",
-            "message": message_view(service, convo, convo.message_ids[message_id], viewer, previews=previews),
-            "reaction": reaction_view(reaction),
-        }
-    return view
+        if not deleted_for(convo, convo.message_ids[message_id], viewer):
+            view["lastReaction"] = {
+                "$type": f"{CONVO}#messageAndReactionView",
+                "message": message_view(service, convo, convo.message_ids[message_id], viewer, previews=previews),
+                "reaction": reaction_view(reaction),
+            }
 
 
 def unread_requests(convo: Convo) -> int:
@@ -177,6 +200,8 @@ def message_view(
             pass
         elif parent.seq < viewer_since(convo, viewer.did):
             view["replyTo"] = {"$type": f"{CONVO}#messageBeforeUserJoinedGroupView"}
+        elif deleted_for(convo, parent, viewer):
+            view["replyTo"] = deleted_message_view(parent)
         else:
             view["replyTo"] = message_view(service, convo, parent, viewer, nested=True, previews=previews)
     return view
@@ -195,10 +220,33 @@ def system_message_view(message: Message) -> Json:
 
 
 def any_message_view(service: Service, convo: Convo, message: Message, viewer: Actor, *, previews: bool = True) -> Json:
-    """A message as a union member: ``messageView`` or ``systemMessageView``, with its $type."""
+    """A message as a union member, with its $type: ``systemMessageView``, ``messageView``, or
+    ``deletedMessageView`` for one the viewer deleted for themselves."""
     if message.system is not None:
         return system_message_view(message)
+    if deleted_for(convo, message, viewer):
+        return deleted_message_view(message)
     return message_view(service, convo, message, viewer, previews=previews)
+
+
+def deleted_for(convo: Convo, message: Message, viewer: Actor) -> bool:
+    """Whether the viewer sees this message as deleted: they deleted it for themselves, or its
+    sender deleted their chat account."""
+    if message.removed:
+        return True
+    member = convo.members.get(viewer.did)
+    return member is not None and message.id in member.deleted
+
+
+def deleted_message_view(message: Message) -> Json:
+    """``deletedMessageView``: who sent it and when, nothing of what it said."""
+    return {
+        "$type": f"{CONVO}#deletedMessageView",
+        "id": message.id,
+        "rev": message.rev,
+        "sender": {"did": message.sender},
+        "sentAt": message.sent_at,
+    }
 
 
 def embed_view(service: Service, embed: Json, viewer: Actor | None, *, previews: bool = True) -> Json:

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow browser calls from ORIGIN (repeatable; default: any origin)",
     )
     commands.add_parser("scenarios", help="list the built-in scenarios with their descriptions")
+    commands.add_parser("methods", help="list the XRPC methods served, and the chat.bsky methods that are not")
     check = commands.add_parser("check", help="check a scenario file and say what is wrong with it")
     check.add_argument("file", help="a scenario file (YAML or JSON)")
     replay = commands.add_parser(
@@ -174,6 +175,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in builtin_names():
             description = " ".join(str(find(name).spec.get("description", "")).split())
             print(f"{name:20} {description}")
+    elif args.command == "methods":
+        from . import handlers
+        from .lexicons import bundled
+        from .xrpc import served_methods
+
+        assert handlers  # imported for its side effect: every handler is registered
+        methods = served_methods(bundled())
+        print("served:")
+        print("\n".join(f"  {name}" for name in methods["served"]))
+        print("not served (chat.bsky):")
+        print("\n".join(f"  {name}" for name in methods["unserved"]) or "  (none)")
     elif args.command == "replay":
         try:
             report = replay(args.url, read_recording(args.file), args.admin_token)

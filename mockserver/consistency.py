@@ -41,6 +41,9 @@ def check(state: State) -> None:
         _one_of(actor.allow_group_invites, (*DECLARATION_VALUES, None), f"actor {did!r} allow_group_invites")
         if actor.allow_incoming is None and actor.allow_group_invites is not None:
             raise ValueError(f"actor {did!r}: allow_group_invites needs a declaration (allow_incoming)")
+    for did, preferences in state.preferences.items():
+        if did not in state.actors or not isinstance(preferences, dict):
+            raise ValueError(f"preferences of {did!r}: not an actor's, or not an object")
     for jti, did in state.sessions.items():
         if did not in state.actors:
             raise ValueError(f"session {jti!r} belongs to no actor ({did!r})")
@@ -57,7 +60,13 @@ def _convo(state: State, convo_id: str, convo: Convo) -> None:
     where = f"convo {convo_id!r}"
     _fields(convo, where, skip=("members", "messages", "message_ids", "requests", "events", "event_revs", "link"))
     _one_of(convo.lock_status, LOCK_STATUSES, f"{where} lock_status")
-    if convo.owner not in state.actors:
+    _one_of(convo.kind, ("group", "direct"), f"{where} kind")
+    if convo.direct:
+        if len(convo.pair) != 2 or len(set(convo.pair)) != 2 or not all(did in state.actors for did in convo.pair):
+            raise ValueError(f"{where}: a direct convo is between two actors, not {convo.pair!r}")
+        if not set(convo.members) <= set(convo.pair) or state.directs.get(frozenset(convo.pair)) != convo.id:
+            raise ValueError(f"{where}: its members are not its pair, or another convo has the same pair")
+    elif convo.owner and convo.owner not in state.actors:
         raise ValueError(f"{where}: its owner {convo.owner!r} is no actor")
     if convo.link is not None and state.links.get(convo.link.code) is not convo.link:
         raise ValueError(f"{where}: its link is not among the links")
@@ -71,6 +80,8 @@ def _convo(state: State, convo_id: str, convo: Convo) -> None:
             raise ValueError(f"{where} member {did!r}: joined_seq {member.joined_seq} is outside the history")
         if not member.joined_seq - 1 <= member.read_seq < max(len(convo.messages), member.joined_seq):
             raise ValueError(f"{where} member {did!r}: read_seq {member.read_seq} is outside the history")
+        if not all(isinstance(m, str) and m in convo.message_ids for m in member.deleted):
+            raise ValueError(f"{where} member {did!r}: deleted names a message that is not in the convo")
         if member.added_by is not None and member.added_by not in state.actors:
             raise ValueError(f"{where} member {did!r}: added_by {member.added_by!r} is no actor")
     for did, seq in convo.past_members.items():

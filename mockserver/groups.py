@@ -125,21 +125,31 @@ def unlock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
 
 def leave_convo(service: Service, caller: Actor, convo_id: str) -> tuple[Convo, str]:
     """Leave the group; the owner may leave only a locked group, which is then locked for good."""
-    state = service.state
-    convo, member = member_convo(state, convo_id, caller)
-    if member.role == "owner" and convo.lock_status == "unlocked" and not convo.moderation_lock:
+    convo, member = member_convo(service.state, convo_id, caller)
+    if member.role == "owner" and convo.lock_status == "unlocked" and not convo.moderation_lock and not convo.direct:
         raise fail("OwnerCannotLeave", "The owner can leave the group only after locking it")
-    if member.role == "owner":
+    return convo, leave(service, convo, caller.did)
+
+
+def leave(service: Service, convo: Convo, did: str) -> str:
+    """End a membership (no checks): an owner leaving locks the group for good first; a direct
+    convo has no system messages, it is simply gone for the leaver, with its history. The rev of
+    the leaver's ``logLeaveConvo``."""
+    state = service.state
+    if convo.direct:
+        drop_member(state, convo, did)
+        return log(service, convo, "logLeaveConvo", {did}).rev
+    if convo.members[did].role == "owner" and convo.lock_status != "locked-permanently":
         convo.lock_status = "locked-permanently"
-        data = {"lockedBy": referred(caller.did)}
+        data = {"lockedBy": referred(did)}
         system_message(
             service, convo, "systemMessageDataLockConvoPermanently", data, "logLockConvoPermanently", convo.everyone()
         )
-    drop_member(state, convo, caller.did)
-    leave = log(service, convo, "logLeaveConvo", {caller.did})
-    data = {"member": referred(caller.did)}
+    drop_member(state, convo, did)
+    gone = log(service, convo, "logLeaveConvo", {did})
+    data = {"member": referred(did)}
     system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
-    return convo, leave.rev
+    return gone.rev
 
 
 def accept_convo(service: Service, caller: Actor, convo_id: str) -> str | None:

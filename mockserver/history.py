@@ -32,6 +32,7 @@ PRIVATE = frozenset(
         "logWithdrawIncomingJoinRequest",
         "logWithdrawOutgoingJoinRequest",
         "logReadJoinRequests",
+        "logDeleteMessage",
     }
 )
 """Log kinds about one account's own doings: they move that account's view of the convo (its
@@ -51,10 +52,11 @@ def log(
     message_id: str | None = None,
     subject: str | None = None,
     reaction: Reaction | None = None,
+    shared: bool | None = None,
 ) -> LogEvent:
     """Append a log event for ``audience``; a shared event moves the convo's rev forward, a
-    private one (``PRIVATE``) only the rev of the members it is addressed to. Nobody but a
-    current member gets an event, except those ``OUTSIDERS`` kinds are for."""
+    private one (``PRIVATE``, unless ``shared`` says otherwise) only the rev of the members it is
+    addressed to. Nobody but a current member gets an event, except those ``OUTSIDERS`` kinds are for."""
     if kind not in OUTSIDERS and not audience <= convo.members.keys():
         audience = frozenset(did for did in audience if did in convo.members)
     event = LogEvent(
@@ -68,7 +70,7 @@ def log(
     )
     convo.events.append(event)
     convo.event_revs.append(event.rev)
-    if kind in PRIVATE:
+    if (kind in PRIVATE) if shared is None else not shared:
         for did in event.audience:
             member = convo.members.get(did)
             if member is not None:
@@ -182,5 +184,7 @@ def mark_read(convo: Convo, member: Member, upto: Message | None) -> None:
     target = upto.seq if upto is not None else last
     member.read_seq = max(target, member.joined_seq - 1)
     member.unread = sum(
-        1 for m in convo.messages[member.read_seq + 1 :] if m.sender is not None and m.sender != member.did
+        1
+        for m in convo.messages[member.read_seq + 1 :]
+        if m.sender is not None and m.sender != member.did and m.id not in member.deleted
     )

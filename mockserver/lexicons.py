@@ -34,6 +34,10 @@ class Lexicons:
             return defn
         return None
 
+    def names(self) -> list[str]:
+        """Every main def's NSID the lexicons hold."""
+        return [name for name in self._base.defs if "#" not in name]
+
     def has_input(self, nsid: str) -> bool:
         """Whether a procedure takes a JSON body."""
         defn = self.method(nsid) or {}

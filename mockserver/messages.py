@@ -5,12 +5,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from .directs import reach_recipients
 from .errors import invalid_request
 from .groups import visible_message
 from .history import append_message, log, note_user_message
-from .rules import fail, member_convo, require_unlocked
+from .rules import check_direct_send, fail, member_convo, require_unlocked
 from .service import Service
-from .state import Actor, Convo, Message, Reaction
+from .state import Actor, Convo, Member, Message, Reaction
 
 Json = dict[str, Any]
 REACTIONS_PER_SENDER = 5
@@ -23,21 +24,13 @@ EMBEDS = ("app.bsky.embed.record", "chat.bsky.embed.joinLink")
 
 def send_message(service: Service, caller: Actor, convo_id: str, message: Json) -> tuple[Convo, Message]:
     """Post a user message; sending accepts a convo still in 'request' status."""
-    convo, member = member_convo(service.state, convo_id, caller)
-    require_unlocked(convo)
-    embed_type = (message.get("embed") or {}).get("$type")
-    if embed_type is not None and embed_type not in EMBEDS:
-        raise invalid_request(f"Embed type {embed_type} is not supported; use one of {', '.join(EMBEDS)}")
+    convo, member = check_send(service, caller, convo_id, message)
     reply_to = (message.get("replyTo") or {}).get("messageId")
-    if reply_to is not None:
-        target = visible_message(convo, member, reply_to)
-        if target is None:
-            raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
-        if target.system is not None:
-            raise fail("ReplyTargetNotFound", f"Message {reply_to} is a system message: replies go to user messages")
     if member.status == "request":
         member.status = "accepted"
         log(service, convo, "logAcceptConvo", {caller.did})
+    if convo.direct:
+        reach_recipients(service, convo)
     posted = append_message(
         service,
         convo,
@@ -52,6 +45,33 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     return convo, posted
 
 
+def send_batch(service: Service, caller: Actor, items: list[Json]) -> list[tuple[Convo, Message]]:
+    """Post several messages, each to its own convo, all or nothing: every item is checked
+    before the first is posted (posting one never makes a later one fail)."""
+    for item in items:
+        check_send(service, caller, item["convoId"], item["message"])
+    return [send_message(service, caller, item["convoId"], item["message"]) for item in items]
+
+
+def check_send(service: Service, caller: Actor, convo_id: str, message: Json) -> tuple[Convo, Member]:
+    """Every rule a message must pass, in order, before anything is written."""
+    convo, member = member_convo(service.state, convo_id, caller)
+    require_unlocked(convo)
+    if convo.direct:
+        check_direct_send(service.state, caller, convo)
+    embed_type = (message.get("embed") or {}).get("$type")
+    if embed_type is not None and embed_type not in EMBEDS:
+        raise invalid_request(f"Embed type {embed_type} is not supported; use one of {', '.join(EMBEDS)}")
+    reply_to = (message.get("replyTo") or {}).get("messageId")
+    if reply_to is not None:
+        target = visible_message(convo, member, reply_to)
+        if target is None:
+            raise fail("ReplyTargetNotFound", f"No message {reply_to} in this convo to reply to")
+        if target.system is not None:
+            raise fail("ReplyTargetNotFound", f"Message {reply_to} is a system message: replies go to user messages")
+    return convo, member
+
+
 def is_emoji(value: str) -> bool:
     """Whether a single grapheme is an emoji (symbols, flags, keycaps), not a letter or digit."""
     return any(unicodedata.category(ch) == "So" for ch in value) or "\u20e3" in value
@@ -62,6 +82,8 @@ def _reactable(service: Service, caller: Actor, convo_id: str, message_id: str, 
     message = visible_message(convo, member, message_id)
     if message is None:
         raise invalid_request(f"No message {message_id} in this convo")
+    if message.id in member.deleted:
+        raise fail("ReactionMessageDeleted", "You deleted this message: it takes no reactions from you")
     if convo.locked:
         raise fail("ReactionNotAllowed", "The group is locked: no reactions")
     if message.sender is None:
@@ -98,6 +120,22 @@ def remove_reaction(
                 convo.last_reaction = _latest_reaction(convo)
             log(service, convo, "logRemoveReaction", convo.everyone(), message_id=message.id, reaction=reaction)
             break
+    return convo, message
+
+
+def delete_for_self(service: Service, caller: Actor, convo_id: str, message_id: str) -> tuple[Convo, Message]:
+    """Hide a message from the caller only (others still see it); deleting it again is fine."""
+    convo, member = member_convo(service.state, convo_id, caller)
+    message = visible_message(convo, member, message_id)
+    if message is None:
+        raise invalid_request(f"No message {message_id} in this convo")
+    if message.system is not None:
+        raise fail("MessageDeleteNotAllowed", "System messages cannot be deleted")
+    if message.id not in member.deleted:
+        member.deleted = member.deleted | {message.id}
+        if message.seq > member.read_seq and message.sender != member.did:
+            member.unread = max(member.unread - 1, 0)
+        log(service, convo, "logDeleteMessage", {caller.did}, message_id=message.id)
     return convo, message
 
 

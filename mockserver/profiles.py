@@ -51,6 +51,27 @@ def associated(actor: Actor) -> Json:
     return {"chat": chat} if chat is not None else {}
 
 
+def profile_view_basic(actor: Actor, viewer: Actor | None) -> Json:
+    """``app.bsky.actor.defs#profileViewBasic``."""
+    view: Json = {
+        "did": actor.did,
+        "handle": actor.handle,
+        "displayName": actor.display_name,
+        "associated": associated(actor),
+        "viewer": viewer_state(actor, viewer),
+        "labels": [],
+        "createdAt": actor.created_at,
+    }
+    if actor.avatar:
+        view["avatar"] = actor.avatar
+    return view
+
+
+def profile_view(actor: Actor, viewer: Actor | None) -> Json:
+    """``app.bsky.actor.defs#profileView``."""
+    return {**profile_view_basic(actor, viewer), "indexedAt": actor.created_at}
+
+
 def profile_view_detailed(state: State, actor: Actor, viewer: Actor | None) -> Json:
     """``app.bsky.actor.defs#profileViewDetailed``."""
     followers = len(state.followers.get(actor.did, ()))

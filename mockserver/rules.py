@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import XrpcError
+from .errors import XrpcError, invalid_request
 from .state import Actor, Convo, Member, State
 
 
@@ -24,8 +24,11 @@ def member_convo(state: State, convo_id: str, viewer: Actor) -> tuple[Convo, Mem
 
 
 def owned_convo(state: State, convo_id: str, viewer: Actor) -> tuple[Convo, Member]:
-    """Like :func:`member_convo`, then ``InsufficientRole`` unless the viewer owns it."""
+    """Like :func:`member_convo`, then ``InsufficientRole`` unless the viewer owns it (a direct
+    convo has no owner: ``InvalidRequest``)."""
     convo, member = member_convo(state, convo_id, viewer)
+    if convo.direct:
+        raise invalid_request("This is a direct convo: only a group has an owner, members to manage, a lock and links")
     if member.role != "owner":
         raise fail("InsufficientRole", "Only the group's owner can do this")
     return convo, member
@@ -52,6 +55,45 @@ def check_invitee(state: State, inviter: Actor, did: str) -> Actor:
     if invitee.group_invites == "following" and not invitee.follows_did(inviter.did):
         raise fail("NotFollowedBySender", f"{invitee.handle} takes group invites only from accounts they follow")
     return invitee
+
+
+BLOCKED = "block between recipient and sender"
+"""The text the official app matches (``handleSendMessageFailure``) for a send refused by a block."""
+
+
+def check_recipient(state: State, caller: Actor, did: str, *, new_convo: bool) -> Actor:
+    """Whether ``caller`` may chat directly with ``did``: the recipient, or the first rule it breaks
+    (the errors of getConvoForMembers). A convo that exists already is not refused for the
+    recipient's declaration: it applies to new convos only."""
+    other = state.actors.get(did)
+    if other is None or other.status in ("deactivated", "takendown"):
+        raise fail("RecipientNotFound", f"No account {did} to chat with")
+    if other.blocks_did(caller.did):
+        raise fail("BlockedActor", f"{other.handle} has blocked you")
+    if caller.blocks_did(did):
+        raise fail("BlockedSubject", f"You have blocked {other.handle}")
+    if new_convo and other.incoming == "none":
+        raise fail("MessagesDisabled", f"{other.handle} does not take direct messages")
+    if new_convo and other.incoming == "following" and not other.follows_did(caller.did):
+        raise fail("NotFollowedBySender", f"{other.handle} takes direct messages only from accounts they follow")
+    return other
+
+
+def check_direct_send(state: State, caller: Actor, convo: Convo) -> None:
+    """Whether ``caller`` may send into a direct convo now, with the messages the official app
+    matches on (sendMessage lists no error names for these: each is an ``InvalidRequest``)."""
+    other_did = next((did for did in convo.pair if did != caller.did), None)
+    other = state.actors.get(other_did or "")
+    if other is None or other.status in ("deactivated", "takendown"):
+        raise invalid_request("recipient does not exist")
+    if other.blocks_did(caller.did) or caller.blocks_did(other.did):
+        raise invalid_request(BLOCKED)
+    theirs = convo.members.get(other.did)
+    if theirs is None or theirs.status == "request":  # they have not taken the convo: their rules hold
+        if other.incoming == "none":
+            raise invalid_request("recipient has disabled incoming messages")
+        if other.incoming == "following" and not other.follows_did(caller.did):
+            raise invalid_request("recipient requires incoming messages to come from someone they follow")
 
 
 def require_room(convo: Convo, adding: int) -> None:

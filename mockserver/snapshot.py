@@ -57,6 +57,8 @@ def _convo(convo: Convo) -> Json:
         "requests_read_seq": convo.requests_read_seq,
         "next_order": convo.next_order,
         "last_reaction": _last_reaction(convo),
+        "kind": convo.kind,
+        "pair": list(convo.pair),
         **_events(convo),
     }
 
@@ -91,6 +93,7 @@ def dump(service: Service) -> Json:
         "sessions": dict(state.sessions),
         "links": [_plain(link) for link in state.links.values()],
         "convos": [_convo(c) for c in state.convos.values()],
+        "preferences": dict(state.preferences),
     }
 
 
@@ -135,7 +138,15 @@ def _state(data: Json) -> State:
         state.links[link.code] = link
     for raw in data["convos"]:
         convo = _convo_from(state, raw)
+        if convo.id in state.convos:
+            raise ValueError(f"convo id {convo.id!r} appears twice")
         state.convos[convo.id] = convo
+        if convo.direct:
+            state.directs[frozenset(convo.pair)] = convo.id
+    preferences = data.get("preferences", {})
+    if not isinstance(preferences, dict):
+        raise TypeError("preferences must be an object: DID -> preferences")
+    state.preferences = {str(did): dict(p) for did, p in preferences.items()}
     return state
 
 
@@ -161,10 +172,12 @@ def _convo_from(state: State, raw: Json) -> Convo:
         request_seq=int(raw["request_seq"]),
         requests_read_seq=int(raw["requests_read_seq"]),
         next_order=int(raw["next_order"]),
+        kind=raw.get("kind", "group"),
+        pair=tuple(raw.get("pair", ())),
     )
     convo.link = state.links[raw["link"]] if raw["link"] is not None else None
     for m in raw["members"]:
-        member: Member = _build(Member, m)
+        member: Member = _build(Member, {**m, "deleted": frozenset(m.get("deleted", ()))})
         convo.members[member.did] = member
         state.member_convos.setdefault(member.did, set()).add(convo.id)
     for m in raw["messages"]:

@@ -73,6 +73,10 @@ class State:
     """DID -> convo id -> that DID's pending join request."""
     log_convos: dict[str, set[str]] = field(default_factory=dict)
     """DID -> ids of the convos holding log events addressed to it."""
+    directs: dict[frozenset[str], str] = field(default_factory=dict)
+    """The two DIDs of a direct convo -> its id: one convo per pair, whoever asks."""
+    preferences: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """DID -> chat notification preferences it set (``chat``, ``chatRequest``); absent: defaults."""
 
     def convos_of(self, did: str) -> set[str]:
         """Ids of the convos ``did`` is a member of."""
@@ -128,6 +132,8 @@ class Member:
     """Index of the last message the member has read."""
     unread: int = 0
     """User messages from others after ``read_seq``."""
+    deleted: frozenset[str] = frozenset()
+    """Ids of the messages this member deleted for themselves (replaced whole, like follows)."""
     rev: str = ""
     """Rev of this member's latest private change (read, mute, accept, own join requests): it
     shows in this member's views only, never moving the convo for the others."""
@@ -158,6 +164,8 @@ class Message:
     system: dict[str, Any] | None = None
     reactions: list[Reaction] | tuple[()] = ()
     """Reactions in the order they were added; an empty tuple (shared) until the first one."""
+    removed: bool = False
+    """Its sender deleted their chat account: everyone sees it as a ``deletedMessageView``."""
 
     def add_reaction(self, reaction: Reaction) -> None:
         """Append a reaction (the list is made on the first one: most messages never get any)."""
@@ -207,13 +215,14 @@ class LogEvent:
 
 @dataclass
 class Convo:
-    """A group convo with its members, history, link, requests and log."""
+    """A convo (a group, or a direct convo of two) with its members, history, link, requests and log."""
 
     id: str
     rev: str
     created_at: str
     name: str
     owner: str
+    """The group's owner ("" for a direct convo, and for a group whose owner left)."""
     member_limit: int
     members: dict[str, Member] = field(default_factory=dict)
     lock_status: str = "unlocked"
@@ -233,6 +242,10 @@ class Convo:
     last_reaction: tuple[str, Reaction] | None = None
     events: list[LogEvent] = field(default_factory=list)
     event_revs: list[str] = field(default_factory=list)
+    kind: str = "group"
+    """``group`` or ``direct``."""
+    pair: tuple[str, ...] = ()
+    """A direct convo's two DIDs (in the order it was made), members now or not."""
     _everyone: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def everyone(self) -> frozenset[str]:
@@ -244,6 +257,11 @@ class Convo:
         ):
             self._everyone = frozenset(self.members)
         return self._everyone
+
+    @property
+    def direct(self) -> bool:
+        """Whether this is a direct (1:1) convo."""
+        return self.kind == "direct"
 
     @property
     def locked(self) -> bool:

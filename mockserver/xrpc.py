@@ -69,7 +69,18 @@ class Call:
         return self.viewer
 
 
-Handler = Callable[[Call], "Json | None"]
+@dataclass
+class Jsonl:
+    """An answer of JSON lines (``application/jsonl``), one object a line."""
+
+    lines: list[Json]
+
+    def encode(self) -> bytes:
+        """The lines, each compact JSON, each ending in a newline."""
+        return b"".join(encode(line) + b"\n" for line in self.lines)
+
+
+Handler = Callable[[Call], "Json | Jsonl | None"]
 
 
 @dataclass
@@ -157,6 +168,7 @@ async def read_input_sized(
 ) -> tuple[Json | None, int]:
     """:func:`read_input`, and the size of the body as received (after any decompression)."""
     if not lexicons.has_input(nsid):
+        await _no_input(request, nsid, limit)
         return None, 0
     if request.content_length is not None and request.content_length > limit:
         raise XrpcError(
@@ -197,6 +209,32 @@ async def read_input_sized(
     return data, len(raw)
 
 
+async def _no_input(request: web.Request, nsid: str, limit: int) -> None:
+    """A procedure that takes no input may be sent an empty body or an empty JSON object, nothing else."""
+    if not request.can_read_body:
+        return
+    if request.content_length is not None and request.content_length > limit:
+        raise XrpcError("PayloadTooLarge", f"Request body is {request.content_length} bytes; the limit is {limit}", 413)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise XrpcError("PayloadTooLarge", f"Request body is over the limit of {limit} bytes", 413) from None
+    except ConnectionResetError:
+        raise ClientGone(f"the client hung up before the body of {nsid} was complete") from None
+    except web.RequestPayloadError as e:
+        request.content.feed_eof()
+        raise UnreadableBody("InvalidRequest", f"Request body could not be read: {e}", 400) from None
+    if raw.strip() and (request.content_type != JSON_TYPE or not _empty_object(raw)):
+        raise invalid_request(f"{nsid} takes no input: send no body, or an empty JSON object")
+
+
+def _empty_object(raw: bytes) -> bool:
+    try:
+        return bool(orjson.loads(raw) == {})
+    except orjson.JSONDecodeError:
+        return False
+
+
 def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tuple[Actor | None, Json]:
     """The caller for a method's auth mode (401 when a required token is missing or bad)."""
     header = request.headers.get("Authorization")
@@ -204,6 +242,22 @@ def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tupl
         return None, {}
     scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
     return service.tokens.verify(service.state, header, scope)
+
+
+def served_methods(lexicons: Lexicons) -> dict[str, list[str]]:
+    """Which methods the mock serves, and which ``chat.bsky`` methods of the lexicons it does not."""
+    chat = sorted(n for n in lexicons.names() if n.startswith("chat.bsky.") and lexicons.method(n))
+    return {"served": sorted(METHODS), "unserved": [n for n in chat if n not in METHODS]}
+
+
+def not_served(nsid: str) -> str:
+    """The 501 message: what is missing, and where to see what is served."""
+    if nsid.startswith("chat.bsky."):
+        return f"Method not implemented: {nsid} is not served by the mock yet (GET /_mock/methods lists what is)"
+    return (
+        f"Method not implemented: {nsid}. The mock serves chat only: chat.bsky.* and the few calls chat "
+        "screens make (GET /_mock/methods lists them)"
+    )
 
 
 class DropConnection(Exception):
@@ -245,7 +299,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     defn = service.lexicons.method(nsid)
     registered = METHODS.get(nsid)
     if defn is None or registered is None:
-        raise XrpcError("MethodNotImplemented", f"Method not implemented: {nsid}", 501)
+        raise XrpcError("MethodNotImplemented", not_served(nsid), 501)
     verb = "GET" if defn["type"] == "query" else "POST"
     if request.method != verb and not (verb == "GET" and request.method == "HEAD"):
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
@@ -290,6 +344,9 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     if output is None:
         entry["output"] = None
         return web.Response()
+    if isinstance(output, Jsonl):
+        entry["output"] = {"lines": len(output.lines)}  # the journal keeps a count, not the export
+        return web.Response(body=output.encode(), content_type="application/jsonl", charset="utf-8")
     data = encode(output)
     entry["output"] = data
     if key is not None:

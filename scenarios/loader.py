@@ -143,6 +143,9 @@ def _fill(service: Service, scenario: ScenarioSource, clock: _Clock) -> LoadedSc
         loaded.convos[key] = convo.id
         if convo.link is not None:
             loaded.codes[key] = convo.link.code
+    directs = spec.get("directs", {})
+    for key in sorted(directs, key=lambda k: -_latest(directs[k])):  # revs follow time: an inbox in order
+        loaded.convos[key] = _direct(service, clock, actors, directs[key]).id
     clock.at(None)
     service.faults.clear()
     for raw in spec.get("faults", []):
@@ -219,6 +222,28 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
             created_at=service.clock.iso(),
         )
         state.links[code] = convo.link
+    _messages(service, clock, actors, convo, messages)
+    for key in raw.get("requests", []):
+        did = actors[key].did
+        convo.request_seq += 1
+        add_request(state, convo, JoinRequest(convo.id, did, service.clock.iso(), convo.request_seq))
+        log(service, convo, "logOutgoingJoinRequest", {did})
+        log(service, convo, "logIncomingJoinRequest", {owner.did}, subject=did)
+    for key in raw.get("kicked", []):
+        convo.kicked.add(actors[key].did)
+        convo.past_members.setdefault(actors[key].did, 0)
+    convo.lock_status = raw.get("lock", "unlocked")
+    convo.moderation_lock = bool(raw.get("moderationLock", False))
+    return convo
+
+
+def _latest(raw: Json) -> float:
+    """How long ago a convo's newest scenario message was sent (0: now, or no messages)."""
+    return min((seconds(m["ago"]) if m.get("ago") else 0.0 for m in raw.get("messages", [])), default=0.0)
+
+
+def _messages(service: Service, clock: _Clock, actors: dict[str, Actor], convo: Convo, messages: list[Json]) -> None:
+    """A convo's scenario messages, in the order of their ``ago``, with their reactions."""
     ordered = sorted(enumerate(messages), key=lambda im: (-seconds(im[1]["ago"]) if im[1].get("ago") else 0, im[0]))
     for _, m in ordered:
         clock.at(m.get("ago"))
@@ -231,17 +256,36 @@ def _group(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json,
                 message.add_reaction(reaction)
                 convo.last_reaction = (message.id, reaction)
     clock.at(None)
-    for key in raw.get("requests", []):
-        did = actors[key].did
-        convo.request_seq += 1
-        add_request(state, convo, JoinRequest(convo.id, did, service.clock.iso(), convo.request_seq))
-        log(service, convo, "logOutgoingJoinRequest", {did})
-        log(service, convo, "logIncomingJoinRequest", {owner.did}, subject=did)
-    for key in raw.get("kicked", []):
-        convo.kicked.add(actors[key].did)
-        convo.past_members.setdefault(actors[key].did, 0)
-    convo.lock_status = raw.get("lock", "unlocked")
-    convo.moderation_lock = bool(raw.get("moderationLock", False))
+
+
+def _direct(service: Service, clock: _Clock, actors: dict[str, Actor], raw: Json) -> Convo:
+    """A direct convo: the first member started it; the second is a request unless it accepted."""
+    state = service.state
+    first, second = (actors[key] for key in raw["members"])
+    messages = raw.get("messages", [])
+    oldest = max((seconds(m["ago"]) for m in messages if m.get("ago")), default=0.0)
+    clock.at(f"{oldest + 60}s" if messages else None)
+    convo = Convo(
+        id=service.ids.tid(),
+        rev=new_rev(service),
+        created_at=service.clock.iso(),
+        name="",
+        owner="",
+        member_limit=2,
+        kind="direct",
+        pair=(first.did, second.did),
+    )
+    state.convos[convo.id] = convo
+    state.directs[frozenset(convo.pair)] = convo.id
+    add_member(state, convo, first.did, role="standard", status="accepted", added_by=None, joined_seq=0)
+    status = raw.get("status", "accepted")
+    add_member(state, convo, second.did, role="standard", status=status, added_by=None, joined_seq=0)
+    log(service, convo, "logBeginConvo", {first.did})
+    if messages or status == "accepted":
+        log(service, convo, "logBeginConvo", {second.did})
+    for key in raw.get("muted", []):
+        convo.members[actors[key].did].muted = True
+    _messages(service, clock, actors, convo, messages)
     return convo
 
 

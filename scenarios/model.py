@@ -193,6 +193,32 @@ def _references(spec: Json) -> Iterable[str]:
         for i, message in enumerate(group.get("messages", [])):
             if created and message.get("ago") and seconds(message["ago"]) > seconds(created):
                 yield f"{where}.messages[{i}].ago: sent before the group was created ({created} ago)"
+    pairs: dict[frozenset[str], str] = {}
+    for key, direct in spec.get("directs", {}).items():
+        where = f"directs.{key}"
+        members = direct["members"]
+        for i, name in enumerate(members):
+            if name not in actors:
+                yield f"{where}.members[{i}]: {name!r} is not an actor in this scenario"
+        if len(set(members)) != 2:
+            yield f"{where}.members: a direct convo is between two different actors"
+            continue
+        pair = frozenset(members)
+        if pair in pairs:
+            yield f"{where}.members: {members[0]} and {members[1]} already share directs.{pairs[pair]}"
+        pairs[pair] = key
+        for i, name in enumerate(direct.get("muted", [])):
+            if name not in members:
+                yield f"{where}.muted[{i}]: {name!r} is not a member of this convo"
+        for i, message in enumerate(direct.get("messages", [])):
+            if message["from"] not in members:
+                yield f"{where}.messages[{i}].from: {message['from']!r} is not a member of this convo"
+            if direct.get("status") == "request" and message["from"] == members[1]:
+                yield f"{where}.messages[{i}].from: {members[1]} replied, so the convo cannot be a request for them"
+            for emoji, reactors in message.get("reactions", {}).items():
+                for who in reactors:
+                    if who not in members:
+                        yield f"{where}.messages[{i}].reactions.{emoji}: {who!r} is not a member of this convo"
     for i, fault in enumerate(spec.get("faults", [])):
         actor = fault.get("actor")
         if actor is not None and actor not in actors and "." not in actor and not actor.startswith("did:"):

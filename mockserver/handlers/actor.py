@@ -16,7 +16,8 @@ _HIDDEN = {
 }
 
 
-def _visible(state: State, identifier: str) -> Actor:
+def visible(state: State, identifier: str) -> Actor:
+    """The actor a profile read names; ``AccountTakedown`` / ``AccountDeactivated`` as Bluesky answers."""
     actor = state.find_actor(identifier)
     if actor is None:
         raise invalid_request(f"Profile not found: {identifier}")
@@ -29,7 +30,7 @@ def _visible(state: State, identifier: str) -> Actor:
 @method("app.bsky.actor.getProfile", auth="optional")
 def get_profile(call: Call) -> Json:
     """One detailed profile."""
-    actor = _visible(call.service.state, call.params["actor"])
+    actor = visible(call.service.state, call.params["actor"])
     return profile_view_detailed(call.service.state, actor, call.viewer)
 
 

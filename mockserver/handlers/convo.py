@@ -5,10 +5,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any
 
-from .. import cursors, groups, messages
+from .. import cursors, directs, groups, messages
 from ..chat_views import (
     any_message_view,
     convo_view,
+    deleted_message_view,
     is_unread,
     join_request_convo_view,
     log_view,
@@ -16,6 +17,7 @@ from ..chat_views import (
     profile_basic,
     related_profiles,
 )
+from ..directs import shown_to
 from ..listing import log_events, page_by_activity
 from ..rules import member_convo
 from ..state import Convo, JoinRequest, Message
@@ -40,19 +42,21 @@ def get_convo(call: Call) -> Json:
 def list_convos(call: Call) -> Json:
     state = call.service.state
     p = call.params
-    kind = p.get("kind")
     found = []
-    if kind in (None, "group"):
-        for convo_id in state.convos_of(call.actor.did):
-            convo = state.convos[convo_id]
-            member = convo.members[call.actor.did]
-            if p.get("status") is not None and member.status != p["status"]:
-                continue
-            if p.get("lockStatus") is not None and convo.effective_lock_status != p["lockStatus"]:
-                continue
-            if p.get("readState") == "unread" and not is_unread(convo, member):
-                continue
-            found.append(convo)
+    for convo_id in state.convos_of(call.actor.did):
+        convo = state.convos[convo_id]
+        member = convo.members[call.actor.did]
+        if not shown_to(convo, member):
+            continue
+        if p.get("kind") is not None and convo.kind != p["kind"]:
+            continue
+        if p.get("status") is not None and member.status != p["status"]:
+            continue
+        if p.get("lockStatus") is not None and convo.effective_lock_status != p["lockStatus"]:
+            continue
+        if p.get("readState") == "unread" and not is_unread(convo, member):
+            continue
+        found.append(convo)
     page, cursor = page_by_activity(found, p.get("cursor"), p["limit"])
     out: Json = {"convos": [convo_view(call.service, c, call.actor) for c in page]}
     if cursor:
@@ -67,7 +71,8 @@ def list_convo_requests(call: Call) -> Json:
     items: list[tuple[str, str, Convo | JoinRequest]] = []
     for convo_id in state.convos_of(did):
         convo = state.convos[convo_id]
-        if convo.members[did].status == "request":
+        member = convo.members[did]
+        if member.status == "request" and shown_to(convo, member):
             items.append((convo.rev, convo.id, convo))
     for convo_id, request in state.outgoing_requests.get(did, {}).items():
         items.append((state.convos[convo_id].rev, convo_id, request))
@@ -88,10 +93,27 @@ def list_convo_requests(call: Call) -> Json:
     return out
 
 
+@method("chat.bsky.convo.getConvoForMembers", acts=True)
+def get_convo_for_members(call: Call) -> Json:
+    convo = directs.convo_for_members(call.service, call.actor, call.params["members"])
+    return {"convo": convo_view(call.service, convo, call.actor)}
+
+
+@method("chat.bsky.convo.getConvoAvailability")
+def get_convo_availability(call: Call) -> Json:
+    can_chat, convo = directs.available(call.service.state, call.actor, call.params["members"])
+    out: Json = {"canChat": can_chat}
+    if convo is not None and call.actor.did in convo.members:
+        out["convo"] = convo_view(call.service, convo, call.actor)
+    return out
+
+
 @method("chat.bsky.convo.getConvoMembers")
 def get_convo_members(call: Call) -> Json:
     state = call.service.state
     convo, _ = member_convo(state, _convo_id(call), call.actor)
+    if convo.direct:  # its two members, always, as its convoView lists them
+        return {"members": [profile_basic(state, did, call.actor, convo) for did in convo.pair]}
     after = cursors.decode_int(call.params.get("cursor"))
     members = [m for m in convo.members.values() if after is None or m.order > after]
     page = members[: call.params["limit"]]
@@ -108,13 +130,14 @@ def get_messages(call: Call) -> Json:
     before = cursors.rev(call.params.get("cursor")) or None  # an empty cursor is no cursor: the latest page
     end = len(convo.messages) if before is None else bisect_left(convo.messages, before, key=_rev)
     start = max(member.joined_seq, end - call.params["limit"])
-    page = convo.messages[start:end][::-1]
+    rows = convo.messages[start:end][::-1]
+    page = [m for m in rows if m.id not in member.deleted]  # deleted for the viewer: left out, as the real service does
     out: Json = {
         "messages": [any_message_view(call.service, convo, m, call.actor) for m in page],
         "relatedProfiles": related_profiles(state, convo, page, call.actor, member.joined_seq),
     }
     if start > member.joined_seq:
-        out["cursor"] = page[-1].rev
+        out["cursor"] = rows[-1].rev  # pages go by rows: a short page may still have more before it
     return out
 
 
@@ -127,6 +150,21 @@ def send_message(call: Call) -> Json:
     assert call.input is not None
     convo, posted = messages.send_message(call.service, call.actor, call.input["convoId"], call.input["message"])
     return message_view(call.service, convo, posted, call.actor)
+
+
+@method("chat.bsky.convo.sendMessageBatch", acts=True)
+def send_message_batch(call: Call) -> Json:
+    assert call.input is not None
+    sent = messages.send_batch(call.service, call.actor, call.input["items"])
+    return {"items": [message_view(call.service, convo, posted, call.actor) for convo, posted in sent]}
+
+
+@method("chat.bsky.convo.deleteMessageForSelf")
+def delete_message_for_self(call: Call) -> Json:
+    assert call.input is not None
+    i = call.input
+    _, message = messages.delete_for_self(call.service, call.actor, i["convoId"], i["messageId"])
+    return deleted_message_view(message)
 
 
 @method("chat.bsky.convo.getLog")
@@ -190,14 +228,17 @@ def get_unread_counts(call: Call) -> Json:
     state = call.service.state
     did = call.actor.did
     counts = {"accepted": 0, "request": 0}
-    if call.params["includeGroupChats"]:
-        for convo_id in state.convos_of(did):
-            convo = state.convos[convo_id]
-            member = convo.members[did]
-            if convo.locked or member.muted:
-                continue
-            if is_unread(convo, member):
-                counts[member.status] += 1
+    for convo_id in state.convos_of(did):
+        convo = state.convos[convo_id]
+        member = convo.members[did]
+        if convo.locked or member.muted or not shown_to(convo, member):
+            continue
+        if convo.direct and not directs.reachable(state, convo, call.actor):
+            continue  # a block either way, or the other account gone: the lexicon leaves it out
+        if not convo.direct and not call.params["includeGroupChats"]:
+            continue
+        if is_unread(convo, member):
+            counts[member.status] += 1
     return {
         "unreadAcceptedConvos": min(counts["accepted"], COUNT_CAP),
         "unreadRequestConvos": min(counts["request"], COUNT_CAP),

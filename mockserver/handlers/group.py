@@ -146,7 +146,7 @@ def list_mutual_groups(call: Call) -> Json:
     state = call.service.state
     mine = state.convos_of(call.actor.did)
     theirs = state.convos_of(call.params["subject"])
-    shared = [state.convos[cid] for cid in mine & theirs]
+    shared = [state.convos[cid] for cid in mine & theirs if not state.convos[cid].direct]
     page, cursor = page_by_activity(shared, call.params.get("cursor"), call.params["limit"])
     out: Json = {"convos": [convo_view(call.service, c, call.actor) for c in page]}
     if cursor:

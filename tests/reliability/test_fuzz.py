@@ -391,8 +391,10 @@ def put_in_unions(schema: Json, nsid: str, args: Json, wrong: Any) -> Json:
             last = i == len(path) - 1
             nxt = path[i + 1] if not last else None
             if part == "[]":
-                if not isinstance(node, list) or not node:
+                if not isinstance(node, list):
                     break
+                if not node:
+                    node.append({})
                 if last:
                     node[0] = wrong
                 else:
