@@ -51,6 +51,7 @@ CONVO_FIELDS: Json = {
 LOAD_FIELDS: Json = {"name": {"type": "string", "minLength": 1}, "scenario": {"type": "unknown"}}
 RESET_FIELDS: Json = {"to": {"type": "string", "description": "empty or scenario"}}
 TOKEN_FIELDS: Json = {"expired": {"type": "boolean"}}
+SESSION_FIELDS: Json = {"session": {"type": "string", "minLength": 1, "maxLength": 64}}
 CLOCK_FIELDS: Json = {
     "set": {"type": "string", "format": "datetime"},
     "advance": {"type": "unknown", "description": "seconds, may be fractional or negative"},
@@ -65,6 +66,7 @@ UPDATE_CONVO = "mock.admin.updateConvo"
 LOAD_SCENARIO = "mock.admin.loadScenario"
 RESET = "mock.admin.reset"
 TOKEN = "mock.admin.token"
+SESSION = "mock.admin.session"
 SET_CLOCK = "mock.admin.setClock"
 OBJECT = "mock.admin.object"
 
@@ -98,6 +100,7 @@ ADMIN_LEXICONS = Lexicons(
         _procedure(LOAD_SCENARIO, LOAD_FIELDS),
         _procedure(RESET, RESET_FIELDS),
         _procedure(TOKEN, TOKEN_FIELDS),
+        _procedure(SESSION, SESSION_FIELDS),
         _procedure(SET_CLOCK, CLOCK_FIELDS),
         _procedure(OBJECT, OPEN),
     ]
@@ -184,7 +187,13 @@ async def post_session(request: web.Request) -> web.Response:
     """POST /_mock/actors/{id}/session: log an actor in without its password (what createSession
     gives). Recorded: a session id is drawn from the seeded generator, so a replay must draw it too."""
     service = request.app[SERVICE_KEY]
+    body = await _body(request, SESSION, SESSION_FIELDS, optional=True)
     actor = _actor(service, request.match_info["id"])
+    if "session" in body:  # a session that exists already: its token again, nothing new (replay uses it)
+        if service.state.sessions.get(body["session"]) != actor.did:
+            raise not_found(f"No session {body['session']!r} of {actor.handle}")
+        refresh = service.tokens.refresh_token(actor, body["session"])
+        return json_response({"did": actor.did, "handle": actor.handle, "refreshJwt": refresh})
     tokens = control.open_session(service, actor)
     return json_response(
         {"did": actor.did, "handle": actor.handle, "accessJwt": tokens.access_jwt, "refreshJwt": tokens.refresh_jwt}
@@ -417,7 +426,12 @@ async def get_journal(request: web.Request) -> web.Response:
         raw = request.query.get(name)
         numbers[name] = whole_number(raw, name) if raw is not None else None
     entries = journal.since(numbers["since"] or 0, numbers["limit"])
-    cursor = entries[-1]["seq"] if entries else (numbers["since"] or journal.last_seq)
+    if entries:
+        cursor = entries[-1]["seq"]
+    elif numbers["since"] is not None or numbers["limit"] == 0:
+        cursor = numbers["since"] or 0  # nothing read: the cursor does not move past anything
+    else:
+        cursor = journal.last_seq
     return json_response({"entries": entries, "cursor": cursor})
 
 

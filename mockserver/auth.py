@@ -55,6 +55,12 @@ class Tokens:
         state.sessions[jti] = actor.did
         return SessionTokens(self.access_token(actor), self._encode(refresh))
 
+    def refresh_token(self, actor: Actor, jti: str) -> str:
+        """A refresh token for a session that exists already (no randomness, no new session)."""
+        now = self._clock.timestamp()
+        claims = {"scope": REFRESH_SCOPE, "sub": actor.did, "aud": self.service_did, "jti": jti, "iat": now}
+        return self._encode({**claims, "exp": now + REFRESH_TTL})
+
     def access_token(self, actor: Actor, *, expired: bool = False) -> str:
         """A new access token for ``actor`` (it uses no randomness, so replays stay in step);
         ``expired``: one whose ``exp`` passed a minute ago."""

@@ -32,6 +32,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    from .ids import SEED_MAX
+
+    if not text.isascii() or not text.isdigit() or int(text) >= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {SEED_MAX - 1}, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per action."""
     parser = argparse.ArgumentParser(
@@ -54,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PORT,
         help="port to bind; 0 picks a free one (default: %(default)s)",
     )
-    serve.add_argument("--seed", type=int, default=None, help="seed for ids, handles and names (default: random)")
+    serve.add_argument(
+        "--seed", type=_seed, default=None, help="seed for ids, handles and names, 0 to 2^63 - 1 (default: random)"
+    )
     serve.add_argument(
         "--member-limit",
         type=_positive,

@@ -13,6 +13,7 @@ import typing
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from .lexicons import Lexicons, bundled
 from .state import ACCOUNT_STATUSES, DECLARATION_VALUES, JOIN_RULES, LOCK_STATUSES, Convo, State
 from .xrpc import MAX_DEPTH, too_deep
 
@@ -33,9 +34,30 @@ MESSAGE_DATA_DEPTH = MAX_DEPTH
 
 
 def check(state: State) -> None:
-    """Raise ``ValueError`` naming the first field of the wrong type or reference to nothing."""
+    """Raise ``ValueError`` naming the first field of the wrong type or reference to nothing, or
+    the first value the lexicons would refuse in a view of it (a name, a text, a date, an embed)."""
+    lex = bundled()
     for did, actor in state.actors.items():
         _fields(actor, f"actor {did!r}")
+        where = f"actor {did!r}"
+        if not lex.check_format(did, "did") or actor.did != did:
+            raise ValueError(f"{where}: not a DID")
+        if not lex.check_format(actor.handle, "handle") or actor.handle != actor.handle.lower():
+            raise ValueError(f"{where}: handle {actor.handle!r} is not a lower-case handle")
+        if state.handles.get(actor.handle) != did:
+            raise ValueError(f"{where}: handle {actor.handle!r} belongs to another actor too")
+        _date(lex, actor.created_at, f"{where} created_at")
+        problem = lex.def_problem(
+            "app.bsky.actor.defs#profileViewBasic",
+            {
+                "did": did,
+                "handle": actor.handle,
+                "displayName": actor.display_name,
+                **({"avatar": actor.avatar} if actor.avatar else {}),
+            },
+        )
+        if problem:
+            raise ValueError(f"{where}: {problem}")
         _one_of(actor.status, ACCOUNT_STATUSES, f"actor {did!r} status")
         _one_of(actor.allow_incoming, (*DECLARATION_VALUES, None), f"actor {did!r} allow_incoming")
         _one_of(actor.allow_group_invites, (*DECLARATION_VALUES, None), f"actor {did!r} allow_group_invites")
@@ -50,10 +72,96 @@ def check(state: State) -> None:
     for code, link in state.links.items():
         _fields(link, f"link {code!r}")
         _one_of(link.join_rule, JOIN_RULES, f"link {code!r} join_rule")
-        if link.convo_id not in state.convos:
-            raise ValueError(f"link {code!r} is for no convo ({link.convo_id!r})")
+        _date(lex, link.created_at, f"link {code!r} created_at")
+        if link.code != code:
+            raise ValueError(f"link {code!r}: its code is {link.code!r}")
+        if link.convo_id not in state.convos or state.convos[link.convo_id].direct:
+            raise ValueError(f"link {code!r} is for no group ({link.convo_id!r})")
     for convo_id, convo in state.convos.items():
         _convo(state, convo_id, convo)
+        _content(state, lex, convo_id, convo)
+
+
+def _date(lex: Lexicons, value: Any, where: str) -> None:
+    if not isinstance(value, str) or not lex.check_format(value, "datetime"):
+        raise ValueError(f"{where}: {value!r} is not a datetime")
+
+
+def _content(state: State, lex: Lexicons, convo_id: str, convo: Convo) -> None:
+    """What the views of a convo will show must fit the lexicons, and every event must have what
+    its kind needs."""
+    where = f"convo {convo_id!r}"
+    _date(lex, convo.created_at, f"{where} created_at")
+    if not convo.direct:
+        problem = lex.def_problem(
+            "chat.bsky.convo.defs#groupConvo",
+            {
+                "createdAt": convo.created_at,
+                "name": convo.name,
+                "memberCount": len(convo.members),
+                "memberLimit": convo.member_limit,
+                "lockStatus": convo.lock_status,
+                "lockStatusModerationOverride": convo.moderation_lock,
+            },
+        )
+        if problem:
+            raise ValueError(f"{where}: {problem}")
+        owners = [did for did, m in convo.members.items() if m.role == "owner"]
+        if owners not in ([convo.owner], []) or (not owners and convo.owner in convo.members):
+            raise ValueError(f"{where}: its owner {convo.owner!r} and its members' roles disagree")
+        for part, dids in (
+            ("kicked", convo.kicked),
+            ("past_members", convo.past_members),
+            ("requests", convo.requests),
+        ):
+            if any(did in convo.members for did in dids):
+                raise ValueError(f"{where}: a current member is also in {part}")
+            if any(did not in state.actors for did in dids):
+                raise ValueError(f"{where}: {part} names an account that is no actor")
+        if convo.link is not None and convo.link.convo_id != convo.id:
+            raise ValueError(f"{where}: its link belongs to convo {convo.link.convo_id!r}")
+    for did, member in convo.members.items():
+        if member.unread < 0 or member.order < 0 or (member.order >= max(convo.next_order, 1) and not convo.direct):
+            raise ValueError(f"{where} member {did!r}: unread or order out of range")
+    for i, message in enumerate(convo.messages):
+        at = f"{where} message {i}"
+        _date(lex, message.sent_at, f"{at} sent_at")
+        if message.system is not None:
+            view: dict[str, Any] = {
+                "id": message.id,
+                "rev": message.rev,
+                "sentAt": message.sent_at,
+                "data": message.system,
+            }
+            problem = lex.def_problem("chat.bsky.convo.defs#systemMessageView", view)
+        else:
+            given: dict[str, Any] = {"text": message.text}
+            if message.facets is not None:
+                given["facets"] = message.facets
+            if message.embed is not None:
+                given["embed"] = message.embed
+            problem = lex.def_problem("chat.bsky.convo.defs#messageInput", given)
+            if problem is None and message.reply_to is not None:
+                parent = convo.message_ids.get(message.reply_to)
+                if parent is not None and (parent.system is not None or parent.seq >= message.seq):
+                    problem = "it replies to a system message or to a later one"
+        if problem:
+            raise ValueError(f"{at}: {problem}")
+        for reaction in message.reactions:
+            _date(lex, reaction.created_at, f"{at} reaction created_at")
+    for request in convo.requests.values():
+        _date(lex, request.requested_at, f"{where} join request requested_at")
+    for i, event in enumerate(convo.events):
+        at = f"{where} log event {i}"
+        needs = set(lex.required(f"chat.bsky.convo.defs#{event.kind}")) if event.kind in LOG_KINDS else set()
+        if "message" in needs and event.message_id is None:
+            raise ValueError(f"{at}: a {event.kind} needs a message")
+        if "member" in needs and event.subject is None:
+            raise ValueError(f"{at}: a {event.kind} needs a member")
+        if "reaction" in needs and event.reaction is None:
+            raise ValueError(f"{at}: a {event.kind} needs a reaction")
+        if any(did not in state.actors for did in event.audience):
+            raise ValueError(f"{at}: its audience names an account that is no actor")
 
 
 def _convo(state: State, convo_id: str, convo: Convo) -> None:

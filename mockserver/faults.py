@@ -120,8 +120,19 @@ class Faults:
         self.rules.append(fault)
         return fault
 
-    def take(self, state: State, nsid: str, viewer: Actor | None, values: Json) -> Fault | None:
-        """The first rule a call hits, counted, or None; a used-up rule stays listed (``times`` 0) but hits nothing."""
+    def take(
+        self, state: State, nsid: str, viewer: Actor | None, values: Json, forced: str | None = None
+    ) -> Fault | None:
+        """The first rule a call hits, counted, or None; a used-up rule stays listed (``times`` 0)
+        but hits nothing. ``forced`` (from a replay): the id of the rule to take, or ``none``."""
+        if forced is not None:
+            chosen = [f for f in self.rules if str(f.id) == forced.strip() and f.times != 0]
+            for fault in chosen:
+                fault.hits += 1
+                if fault.times is not None:
+                    fault.times -= 1
+                return fault
+            return None
         for fault in self.rules:
             if fault.times != 0 and fault.matches(state, nsid, viewer, values):
                 fault.hits += 1

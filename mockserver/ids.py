@@ -9,6 +9,8 @@ from typing import Any
 from faker import Faker
 
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+SEED_MAX = 2**63
+"""Seeds are whole numbers below this: larger ones would not survive a JSON round trip as integers."""
 _SORTABLE_B32 = "234567abcdefghijklmnopqrstuvwxyz"
 TID_EPOCH = 1_767_225_600_000_000
 """2026-01-01T00:00:00Z in microseconds: where the id counter starts."""
@@ -52,6 +54,10 @@ class Ids:
         random.Random().setstate(_random_state(data["faker"]))
         if isinstance(data["tidLast"], bool) or not isinstance(data["tidLast"], int):
             raise TypeError(f"ids.tidLast must be an integer, not {data['tidLast']!r}")
+        if not 0 <= data["tidLast"] < TID_MAX:
+            raise ValueError(f"ids.tidLast must be from 0 to {TID_MAX - 1}: revs past it would not sort in order")
+        if seed is not None and isinstance(seed, int) and not 0 <= seed < SEED_MAX:
+            raise ValueError(f"ids.seed must be from 0 to {SEED_MAX - 1}")
 
     def load(self, data: dict[str, Any]) -> None:
         """Continue from a position given by :meth:`dump`."""
@@ -78,6 +84,15 @@ class Ids:
         self._tid_last = max(self._tid_last, TID_EPOCH) + self.rng.randint(1, 1000)
         return _tid_text(self._tid_last)
 
+    def catch_up(self, counter: int) -> None:
+        """Never hand out a rev at or before ``counter`` (a state loaded without the generator's position)."""
+        self._tid_last = max(self._tid_last, counter)
+
+    @property
+    def last(self) -> int:
+        """The counter of the newest rev handed out (0 before any)."""
+        return self._tid_last
+
     def head(self) -> str:
         """The newest rev handed out (or the start, before any): every later :meth:`tid` sorts after it.
 
@@ -99,6 +114,20 @@ class Ids:
     def display_name(self) -> str:
         """A fake person's name."""
         return str(self.faker.name())
+
+
+TID_MAX = 2**55
+"""Counters past this no longer fit 13 characters (a rev would wrap and sort before older ones)."""
+
+
+def tid_counter(rev: str) -> int | None:
+    """The counter a rev of this mock's shape stands for (None for any other text)."""
+    if len(rev) != 13 or any(ch not in _SORTABLE_B32 for ch in rev):
+        return None
+    value = 0
+    for ch in rev:
+        value = (value << 5) | _SORTABLE_B32.index(ch)
+    return value >> 10
 
 
 def _tid_text(micros: int) -> str:

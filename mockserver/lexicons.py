@@ -6,6 +6,8 @@ read from the lexicons at run time.
 
 from __future__ import annotations
 
+import logging
+import re
 from functools import cache
 from typing import Any, Literal
 
@@ -16,6 +18,8 @@ from .errors import invalid_request
 Json = dict[str, Any]
 Part = Literal["parameters", "input", "record"]
 PARAMS_CACHE = 4096
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+logging.getLogger("lexrpc.base").setLevel(logging.CRITICAL)  # its "X not found" for open unions' unknown types is noise
 
 
 class Lexicons:
@@ -56,10 +60,15 @@ class Lexicons:
         if cached is not None:
             return dict(cached)
         seen: set[str] = set()
-        for name, _ in known:
+        for name, raw in known:
             if name in seen and props[name].get("type") != "array":
                 raise invalid_request(f"Parameter {name} was given more than once")
             seen.add(name)
+            kind = props[name].get("type")
+            if kind == "array":
+                kind = (props[name].get("items") or {}).get("type")
+            if kind == "integer" and not _INTEGER.fullmatch(raw):  # int() takes other scripts' digits, ' 3', '+2'
+                raise invalid_request(f"Invalid parameter: {name} must be an integer in ASCII digits, got {raw[:40]!r}")
         try:
             params: Json = self._base.decode_params(nsid, known)
         except ValueError as e:
@@ -111,6 +120,27 @@ class Lexicons:
         except (ValidationError, NotImplementedError) as e:
             return str(e)
         return None
+
+    def def_problem(self, ref: str, value: Any) -> str | None:
+        """Why ``value`` breaks the lexicon def ``ref`` (such as ``chat.bsky.convo.defs#messageInput``),
+        or None if it fits. Never raises."""
+        schema = self._base.defs.get(ref)
+        if not isinstance(schema, dict):
+            return f"no lexicon def {ref}"
+        if schema.get("type") in ("object", "union") or "properties" in schema:
+            where = _union_problem(self._base.defs, schema, ref, value, "value", 0)
+            if where:
+                return where
+        try:
+            self._base._validate_schema(name=ref, val=value, type_name=ref, lexicon=ref, schema=schema)
+        except Exception as e:  # ValidationError, or lexrpc stumbling on a shape: both mean no
+            return str(e)[:300]
+        return None
+
+    def required(self, ref: str) -> list[str]:
+        """The required properties of a lexicon object def."""
+        schema = self._base.defs.get(ref) or {}
+        return list(schema.get("required", []))
 
     def check_format(self, value: str, fmt: str) -> bool:
         """Whether a string matches an atproto string format (``handle``, ``did``, ...)."""

@@ -82,8 +82,8 @@ def _reactable(service: Service, caller: Actor, convo_id: str, message_id: str, 
     message = visible_message(convo, member, message_id)
     if message is None:
         raise invalid_request(f"No message {message_id} in this convo")
-    if message.id in member.deleted:
-        raise fail("ReactionMessageDeleted", "You deleted this message: it takes no reactions from you")
+    if message.id in member.deleted or message.removed:
+        raise fail("ReactionMessageDeleted", "This message was deleted: it takes no reactions")
     if convo.locked:
         raise fail("ReactionNotAllowed", "The group is locked: no reactions")
     if message.sender is None:

@@ -16,9 +16,10 @@ from typing import Any
 
 import aiohttp
 
-from .journal import REDACTED, redact
+from .journal import REDACTED, SECRET_METHODS, redact
 from .lexicons import bundled
 from .recording import VERSION
+from .xrpc import FAULT_HEADER
 
 Json = dict[str, Any]
 REPLAY_PASSWORD = "password"
@@ -167,6 +168,9 @@ class _Replayer:
             got: Json = {"status": 200, "error": None, "output": redact(_session_output(line, session))}
             return got
         headers: dict[str, str] = {}
+        if "fault" in line:  # which fault rule the call took when recorded (None: none), the same again
+            taken = line["fault"]
+            headers[FAULT_HEADER] = "none" if taken is None else str(self.fault_ids.get(str(taken), taken))
         refused = line.get("error") if line.get("status") == 401 else None
         if refused == "InvalidToken":
             headers["Authorization"] = "Bearer not-a-token"  # forged, revoked or the wrong kind: refused alike
@@ -174,7 +178,11 @@ class _Replayer:
             token = await self.admin("POST", f"/_mock/actors/{actor}/token", {"expired": True})
             headers["Authorization"] = f"Bearer {token['accessJwt']}"
         elif actor and method in SESSION_METHODS:
-            refresh = self.sessions.get(line.get("session") or "") or self.refresh.get(actor, "")
+            jti = str(line.get("session") or "")
+            if jti and jti not in self.sessions:  # a session the starting state already held
+                minted = await self.admin("POST", f"/_mock/actors/{actor}/session", {"session": jti})
+                self.sessions[jti] = minted["refreshJwt"]
+            refresh = self.sessions.get(jti) or self.refresh.get(actor, "")
             headers["Authorization"] = f"Bearer {refresh}"
         elif actor:
             token = await self.admin("POST", f"/_mock/actors/{actor}/token")
@@ -190,8 +198,17 @@ class _Replayer:
     async def send(self, http: aiohttp.ClientSession, line: Json, headers: dict[str, str]) -> Json:
         method, actor = line["method"], line.get("actor")
         url = f"{self.url}/xrpc/{method}"
-        if line.get("input") is not None:
-            request = http.post(url, json=_passwords(line["input"]), headers=headers)
+        given = line.get("input")
+        if method == "com.atproto.server.createSession" and line.get("status") != 200 and isinstance(given, dict):
+            given = {**given, "password": "not the password"}  # it failed when recorded: it must fail again
+        verb = line.get("httpMethod")
+        if verb is not None:  # recorded with the wrong HTTP method
+            request = http.request(verb, url, headers=headers, params=_query(line.get("params") or {}))
+        elif line.get("tooLarge"):  # recorded as 413: a body as large again (bounded)
+            size = min(int(line["tooLarge"]), 64 * 1024 * 1024)
+            request = http.post(url, data=b" " * size, headers={**headers, "Content-Type": "application/json"})
+        elif given is not None:
+            request = http.post(url, json=_passwords(given), headers=headers)
         elif _is_procedure(line):
             request = http.post(url, headers=headers, params=_query(line.get("params") or {}))
         else:
@@ -207,7 +224,8 @@ class _Replayer:
             self.keep(actor, body["refreshJwt"])
         if status >= 400 and isinstance(body, dict):
             return {"status": status, "error": body.get("error"), "output": None}
-        return {"status": status, "error": None, "output": redact(body)}
+        # only session calls have their secrets redacted in a recording (as in the journal)
+        return {"status": status, "error": None, "output": redact(body) if method.startswith(SECRET_METHODS) else body}
 
 
 def _session_id(token: str) -> str | None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from .auth import Tokens
 from .clock import Clock
 from .faults import Faults
-from .ids import Ids
+from .ids import SEED_MAX, Ids
 from .journal import Journal
 from .lexicons import Lexicons, bundled
 from .state import State
@@ -50,6 +50,9 @@ class Service:
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
+        seed = self.config.seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_MAX):
+            raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX - 1}, not {seed!r}")
         self.lexicons: Lexicons = bundled()
         self.clock = Clock()
         self.ids = Ids(self.config.seed)

@@ -17,6 +17,7 @@ from . import consistency
 from .clock import checked_offset
 from .errors import invalid_request
 from .history import add_request
+from .ids import tid_counter
 from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, Reaction, State
 
@@ -109,8 +110,13 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
     try:
         state = _state(data)
         consistency.check(state)  # every field's type and every reference, before anything changes
+        newest = newest_counter(state)
         if "ids" in data:
             service.ids.check(data["ids"])
+            if data["ids"]["tidLast"] < newest:
+                raise ValueError(
+                    "ids.tidLast is behind the newest rev in the dump: new revs would sort before old ones"
+                )
         offset = float(data.get("clockOffset", 0))
         checked_offset(offset)  # the clock's own limit, checked before anything changes
     except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError, OverflowError) as e:
@@ -118,9 +124,24 @@ def load(service: Service, data: Json, *, record: bool = True) -> None:
     service.state = state
     if "ids" in data:
         service.ids.load(data["ids"])
+    else:
+        service.ids.catch_up(newest)
     service.clock.set_offset_seconds(offset)
     if record:
         service.started()
+
+
+def newest_counter(state: State) -> int:
+    """The counter of the newest rev a state holds (0 for none)."""
+    revs = [convo.rev for convo in state.convos.values()]
+    for convo in state.convos.values():
+        revs += [m.rev for m in convo.members.values() if m.rev]
+        if convo.messages:
+            revs.append(convo.messages[-1].rev)
+        if convo.event_revs:
+            revs.append(convo.event_revs[-1])
+    counters = [tid_counter(rev) for rev in revs]
+    return max((c for c in counters if c is not None), default=0)
 
 
 def _state(data: Json) -> State:
@@ -150,11 +171,18 @@ def _state(data: Json) -> State:
     return state
 
 
+def _whole(value: Any, name: str) -> int:
+    """A count as dumped: an integer from 0 to 2^53 (no bool, float or string passes as one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
+        raise TypeError(f"{name} must be a whole number from 0 to 2^53, not {value!r}")
+    return value
+
+
 def _past_members(raw: Any) -> dict[str, int]:
     """Past members as saved: DID -> joined_seq (a plain list, from older dumps, means seq 0)."""
     if isinstance(raw, list):
         return dict.fromkeys(raw, 0)
-    return {did: int(seq) for did, seq in raw.items()}
+    return {did: _whole(seq, "past_members") for did, seq in raw.items()}
 
 
 def _convo_from(state: State, raw: Json) -> Convo:
@@ -164,14 +192,14 @@ def _convo_from(state: State, raw: Json) -> Convo:
         created_at=raw["created_at"],
         name=raw["name"],
         owner=raw["owner"],
-        member_limit=int(raw["member_limit"]),
+        member_limit=_whole(raw["member_limit"], "member_limit"),
         lock_status=raw["lock_status"],
         moderation_lock=bool(raw["moderation_lock"]),
         kicked=set(raw["kicked"]),
         past_members=_past_members(raw["past_members"]),
-        request_seq=int(raw["request_seq"]),
-        requests_read_seq=int(raw["requests_read_seq"]),
-        next_order=int(raw["next_order"]),
+        request_seq=_whole(raw["request_seq"], "request_seq"),
+        requests_read_seq=_whole(raw["requests_read_seq"], "requests_read_seq"),
+        next_order=_whole(raw["next_order"], "next_order"),
         kind=raw.get("kind", "group"),
         pair=tuple(raw.get("pair", ())),
     )

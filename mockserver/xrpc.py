@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 
 from .clock import iso
-from .errors import XrpcError, invalid_request
+from .errors import XrpcError, invalid_request, invalid_token
 from .lexicons import Lexicons
 from .service import Service
 from .state import Actor
@@ -90,6 +90,9 @@ class Method:
     nsid: str
     fn: Handler
     auth: AuthMode
+    writes: bool = False
+    """A query that may change the state (getConvoForMembers makes a convo): never answered from
+    the read cache, and it empties the cache like a procedure."""
     acts: bool = False
     """The caller takes part in a chat (sends, reacts, creates, joins, changes a group): refused
     for an account that is not active."""
@@ -98,13 +101,15 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def method(nsid: str, auth: AuthMode = "access", *, acts: bool = False) -> Callable[[Handler], Handler]:
-    """Register a handler for an XRPC method."""
+def method(
+    nsid: str, auth: AuthMode = "access", *, acts: bool = False, writes: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for an XRPC method (``writes``: a query that may change the state)."""
 
     def register(fn: Handler) -> Handler:
         if nsid in METHODS:
             raise ValueError(f"{nsid} is registered twice")
-        METHODS[nsid] = Method(nsid, fn, auth, acts)
+        METHODS[nsid] = Method(nsid, fn, auth, writes, acts)
         return fn
 
     return register
@@ -277,9 +282,17 @@ class ClientGone(Exception):
     """The client hung up mid-request: there is no one to answer and no call to record."""
 
 
-async def apply_fault(request: web.Request, service: Service, nsid: str, viewer: Actor | None, values: Json) -> None:
-    """Delay, drop or fail the call if a fault rule hits it."""
-    fault = service.faults.take(service.state, nsid, viewer, values)
+FAULT_HEADER = "bsky-chat-mock-fault"
+"""Sent by replay only: the id of the fault rule the recorded call took, or ``none``, so calls
+that raced for a counted rule take the same ones again."""
+
+
+async def apply_fault(
+    request: web.Request, service: Service, nsid: str, viewer: Actor | None, values: Json, entry: Json
+) -> None:
+    """Delay, drop or fail the call if a fault rule hits it (its id, or None, goes in the journal)."""
+    fault = service.faults.take(service.state, nsid, viewer, values, request.headers.get(FAULT_HEADER))
+    entry["fault"] = fault.id if fault is not None else None
     if fault is None:
         return
     if fault.delay:
@@ -302,6 +315,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         raise XrpcError("MethodNotImplemented", not_served(nsid), 501)
     verb = "GET" if defn["type"] == "query" else "POST"
     if request.method != verb and not (verb == "GET" and request.method == "HEAD"):
+        entry["httpMethod"] = request.method  # so a replay sends the same wrong verb
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
     try:
         viewer, claims = authenticate(request, service, registered.auth)
@@ -316,14 +330,27 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     entry["params"] = params
     body = None
     if verb == "POST":
-        body, size = await read_input_sized(request, service.lexicons, nsid, service.config.max_body)
+        try:
+            body, size = await read_input_sized(request, service.lexicons, nsid, service.config.max_body)
+        except XrpcError as e:
+            if e.status == 413:  # the body is not kept: its size is, so a replay can send one as large
+                entry["tooLarge"] = request.content_length or service.config.max_body + 1
+            raise
         entry["input"] = body
         entry[BODY_BYTES] = size
+    if service.faults.rules:
+        await apply_fault(request, service, nsid, viewer, {**params, **(body or {})}, entry)
+    if viewer is not None:
+        # after the last await: the state may have been replaced meanwhile (a reset, a scenario, a
+        # dump), and a call must act in the state it finds, as the account it finds there
+        current = service.state.actors.get(viewer.did)
+        if current is None:
+            raise invalid_token("Token is for an account this server does not know")
+        viewer = current
     if registered.acts and viewer is not None:
         refuse_disabled(defn, nsid, viewer)  # after the input checks: a malformed call is a 400 first
-    if service.faults.rules:
-        await apply_fault(request, service, nsid, viewer, {**params, **(body or {})})
-    key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if verb == "GET" else None
+    reads_only = verb == "GET" and not registered.writes
+    key = (nsid, viewer.did if viewer else None, tuple(request.query.items())) if reads_only else None
     cached = service.reads.get(key) if key is not None else None
     if cached is not None and cached[0] == service.writes:
         entry["output"] = cached[1]  # the same bytes object: kept once, whoever holds it
@@ -331,7 +358,13 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     call = Call(service, nsid, params, body, viewer, claims)
     with service.clock.frozen() as now:
         entry["time"] = iso(now)
-        output = registered.fn(call)
+        if registered.writes:
+            service.touch()
+        try:
+            output = registered.fn(call)
+        finally:
+            if registered.writes:
+                service.touch()
     if service.config.strict and defn.get("output"):
         problem = service.lexicons.output_problem(nsid, output)
         if problem:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mockserver import consistency
 from mockserver.accounts import create_actor
 from mockserver.clock import parse_iso
 from mockserver.history import add_member, add_request, append_message, log, new_rev, note_user_message
@@ -116,7 +117,9 @@ def _build(service: Service, scenario: ScenarioSource) -> LoadedScenario:
     clock = _Clock(service, base)
     clock.at(None)
     try:
-        return _fill(service, scenario, clock)
+        loaded = _fill(service, scenario, clock)
+        consistency.check(service.state)  # what the views will show fits the lexicons, as for a dump
+        return loaded
     finally:
         service.clock.pin(None)
 

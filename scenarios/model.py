@@ -60,9 +60,27 @@ def builtin_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in BUILTIN.iterdir() if p.name.endswith(".yaml"))
 
 
+MAX_ALIASES = 100
+MAX_MESSAGE = 300
+"""How much of a value a problem quotes (a schema error would otherwise quote it whole)."""
+
+
+def read_text(path: Path, source: str) -> str:
+    """A scenario file's text; a ScenarioError when it is not UTF-8 or cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(source, [f"(top): not UTF-8 text ({e.reason} at byte {e.start})"]) from None
+    except OSError as e:
+        raise ScenarioError(source, [f"(top): cannot be read: {e.strerror or e}"]) from None
+
+
 def parse_text(text: str, source: str) -> Json:
     """Parse YAML or JSON text into a mapping; a ScenarioError says why not."""
     try:
+        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_ALIASES:  # a handful of anchors can expand into gigabytes
+            raise ScenarioError(source, [f"(top): {aliases} YAML aliases; a scenario may use at most {MAX_ALIASES}"])
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ScenarioError(source, [f"not valid YAML or JSON: {e}"]) from None
@@ -83,7 +101,7 @@ def find(name_or_path: str) -> ScenarioSource:
         known = ", ".join(builtin_names())
         raise ScenarioError(name_or_path, [f"no such file, and not a built-in scenario (those are: {known})"])
     name = path.name.rsplit(".", 1)[0]
-    return ScenarioSource(name, str(path), parse_text(path.read_text(encoding="utf-8"), str(path)))
+    return ScenarioSource(name, str(path), parse_text(read_text(path, str(path)), str(path)))
 
 
 def _where(path: Iterable[Any]) -> str:
@@ -96,8 +114,9 @@ def _where(path: Iterable[Any]) -> str:
 def _message(error: Any) -> str:
     """A schema error in words: a pattern mismatch says what was expected (the schema's description)."""
     if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
-        return f"{error.instance!r} is not valid. {error.schema['description']}"
-    return str(error.message)
+        return f"{error.instance!r}"[:MAX_MESSAGE] + f" is not valid. {error.schema['description']}"
+    text = str(error.message)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
 
 
 def check(spec: Json, source: str) -> None:
@@ -119,6 +138,9 @@ def member_key(member: str | Json) -> str:
 
 
 def _references(spec: Json) -> Iterable[str]:
+    seed = spec.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        yield f"seed: {seed!r} must be a whole number (written without a decimal point)"
     if "state" in spec:
         extra = sorted(set(spec) - {"state", "description", "seed"})
         if extra:

@@ -46,7 +46,7 @@ def reads_work(server: MockChatServer, *who: Api, convo: str) -> None:
         member.ok(C + "getMessages", convoId=convo)
         member.ok(C + "listConvos")
         member.ok(C + "getLog", cursor="")
-    with httpx.Client(base_url=server.url, verify=SSL) as admin:
+    with httpx.Client(base_url=server.url, verify=SSL, timeout=30) as admin:
         for path in ("/_mock/state", "/_mock/snapshot", "/_mock/journal", "/_mock/convos"):
             assert admin.get(path).status_code == 200, path
 
@@ -489,3 +489,184 @@ def test_plugin_helpers_are_recorded_too(pytester: pytest.Pytester) -> None:
     with MockChatServer() as fresh:
         report = replay(fresh.url, lines)
         assert report.ok, report.text()
+
+
+# the second hunt ------------------------------------------------------------------------------
+
+
+def test_a_call_in_flight_across_a_reset_acts_in_the_new_state(server: MockChatServer, api: Make) -> None:
+    alice = api("alice")
+    body = json.dumps({"name": "ghost", "members": []}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /xrpc/chat.bsky.group.createGroup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + f"Authorization: Bearer {alice.actor['accessJwt']}\r\nContent-Type: application/json\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:5]
+        )
+        httpx.post(f"{server.url}/_mock/reset", verify=SSL).raise_for_status()  # while the body is on its way
+        raw.sendall(body[5:])
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert server.dump()["convos"] == [], "nothing was written for an account the state no longer has"
+
+
+def test_a_dump_whose_id_generator_is_behind_is_refused_or_caught_up(
+    server: MockChatServer, admin_http: httpx.Client
+) -> None:
+    server.load_scenario("demo")
+    state = admin_http.get("/_mock/state").json()
+    behind = {**state, "ids": {**state["ids"], "tidLast": 0}}
+    answer = admin_http.put("/_mock/state", json=behind)
+    assert answer.status_code == 400 and "tidLast" in answer.json()["message"]
+    wrapped = {**state, "ids": {**state["ids"], "tidLast": 2**60}}
+    assert admin_http.put("/_mock/state", json=wrapped).status_code == 400
+    without = {k: v for k, v in state.items() if k != "ids"}
+    admin_http.post("/_mock/reset").raise_for_status()
+    assert admin_http.put("/_mock/state", json=without).status_code == 200
+    alice = admin_http.post("/_mock/actors/alice.test/session").json()
+    headers = {"Authorization": f"Bearer {alice['accessJwt']}"}
+    now = admin_http.get("/xrpc/chat.bsky.convo.getLog", headers=headers).json()["cursor"]
+    convo = next(
+        c["id"] for c in state["convos"] if any(m["did"] == alice["did"] for m in state["convos"][0]["members"])
+    )
+    admin_http.post(
+        "/xrpc/chat.bsky.convo.sendMessage", json={"convoId": convo, "message": {"text": "new"}}, headers=headers
+    )
+    fresh = admin_http.get("/xrpc/chat.bsky.convo.getLog", params={"cursor": now}, headers=headers).json()["logs"]
+    assert len(fresh) <= 1, "only what happened after 'now', not the history again"
+    assert admin_http.put("/_mock/state", json=admin_http.get("/_mock/state").json()).status_code == 200
+
+
+def test_recordings_with_odd_calls_replay(tmp_path: Path) -> None:
+    """A wrong password, a wrong HTTP verb, a body too large, a refresh of a session the start held,
+    message data with keys named like secrets: each replays as recorded."""
+
+    def session(server: MockChatServer, http: httpx.Client) -> None:
+        made = http.post("/_mock/actors", json={"handle": "zed.test", "password": "pw"}).json()
+        http.put("/_mock/state", json=http.get("/_mock/state").json()).raise_for_status()  # a new start line
+        wrong = http.post("/xrpc/com.atproto.server.createSession", json={"identifier": "zed.test", "password": "no"})
+        assert wrong.status_code == 401
+        assert http.post("/xrpc/chat.bsky.convo.getLog").status_code == 400
+        big = http.post(
+            "/xrpc/chat.bsky.group.createGroup",
+            content=b" " * (1024 * 1024 + 10),
+            headers={"Authorization": f"Bearer {made['accessJwt']}", "Content-Type": "application/json"},
+        )
+        assert big.status_code == 413
+        refreshed = http.post(
+            "/xrpc/com.atproto.server.refreshSession", headers={"Authorization": f"Bearer {made['refreshJwt']}"}
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        headers = {"Authorization": f"Bearer {made['accessJwt']}"}
+        convo = http.post("/xrpc/chat.bsky.group.createGroup", json={"name": "G", "members": []}, headers=headers)
+        feature = {"$type": "com.example.secretish", "password": "p", "accessJwt": "a"}
+        message = {"text": "x", "facets": [{"index": {"byteStart": 0, "byteEnd": 1}, "features": [feature]}]}
+        sent = http.post(
+            "/xrpc/chat.bsky.convo.sendMessage",
+            json={"convoId": convo.json()["convo"]["id"], "message": message},
+            headers=headers,
+        )
+        assert sent.status_code == 200, sent.text
+
+    replays_exactly(tmp_path, session)
+
+
+def test_racing_calls_take_the_same_fault_rules_again(tmp_path: Path) -> None:
+    def session(server: MockChatServer, http: httpx.Client) -> None:
+        import threading
+
+        a = http.post("/_mock/actors", json={"handle": "a.test"}).json()
+        b = http.post("/_mock/actors", json={"handle": "b.test"}).json()
+        rule = {"method": "chat.bsky.group.createGroup", "error": "Nope", "delay": 0.4, "times": 1}
+        http.post("/_mock/faults", json=rule).raise_for_status()
+        results: dict[str, int] = {}
+
+        def create(who: Json, name: str) -> None:
+            with httpx.Client(base_url=server.url, verify=SSL, timeout=10) as own:
+                out = own.post(
+                    "/xrpc/chat.bsky.group.createGroup",
+                    json={"name": name, "members": []},
+                    headers={"Authorization": f"Bearer {who['accessJwt']}"},
+                )
+                results[name] = out.status_code
+
+        first = threading.Thread(target=create, args=(a, "first"))
+        first.start()
+        import time
+
+        time.sleep(0.1)
+        create(b, "second")  # gets through while the first waits on the rule
+        first.join()
+        assert results == {"first": 400, "second": 200}
+
+    replays_exactly(tmp_path, session)
+
+
+@pytest.mark.parametrize("seed", [1.0, 2**64, -1, True])
+def test_odd_seeds_are_refused(admin_http: httpx.Client, seed: Any) -> None:
+    answer = admin_http.post("/_mock/scenarios/load", json={"scenario": {"seed": seed, "actors": {"a": {}}}})
+    assert answer.status_code == 400 and "seed" in answer.json()["message"]
+    with pytest.raises(ValueError):
+        MockChatServer(seed=seed)
+
+
+def test_dumps_and_scenarios_that_views_could_not_render_are_refused(
+    server: MockChatServer, admin_http: httpx.Client
+) -> None:
+    server.load_scenario("demo")
+    state = admin_http.get("/_mock/state").json()
+
+    def with_last_message(**changes: Any) -> Json:
+        copy = json.loads(json.dumps(state))
+        convo = max(copy["convos"], key=lambda c: len(c["messages"]))
+        user = [m for m in convo["messages"] if m["sender"]][-1]
+        user.update(changes)
+        return copy
+
+    bad = [
+        with_last_message(embed={"$type": "chat.bsky.embed.joinLink"}),
+        with_last_message(embed={"$type": "app.bsky.embed.record", "record": "x"}),
+        with_last_message(embed={"$type": "chat.bsky.embed.joinLink", "code": ["a"]}),
+        with_last_message(sent_at="yesterday"),
+        with_last_message(text="é" * 9999),
+        with_last_message(facets=[1, "x"]),
+    ]
+    dup = json.loads(json.dumps(state))
+    dup["actors"][1]["handle"] = dup["actors"][0]["handle"]
+    upper = json.loads(json.dumps(state))
+    upper["actors"][0]["handle"] = upper["actors"][0]["handle"].upper()
+    for dumped in [*bad, dup, upper]:
+        answer = admin_http.put("/_mock/state", json=dumped)
+        assert answer.status_code == 400, answer.text
+    for actor in ({"displayName": "👨‍👩‍👧‍👦" * 64}, {"avatar": "not a uri"}, {"did": "did:plc:abc:"}):
+        answer = admin_http.post("/_mock/scenarios/load", json={"scenario": {"actors": {"a": actor}}})
+        assert answer.status_code == 400, (actor, answer.text)
+    long_text = {
+        "actors": {"a": {}},
+        "groups": {"g": {"owner": "a", "name": "G", "messages": [{"from": "a", "text": "👍🏽" * 1001}]}},
+    }
+    assert admin_http.post("/_mock/scenarios/load", json={"scenario": long_text}).status_code == 400
+
+
+def test_scenario_files_that_are_not_text_or_explode(admin_http: httpx.Client, tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"actors:\n  a: {displayName: \xff\xfe}\n")
+    answer = admin_http.post("/_mock/scenarios/load", json={"name": str(binary)})
+    assert answer.status_code == 400 and "UTF-8" in answer.json()["message"]
+    bomb = tmp_path / "bomb.yaml"
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
+    bomb.write_text("\n".join(lines) + "\n")
+    answer = admin_http.post("/_mock/scenarios/load", json={"name": str(bomb)})
+    assert answer.status_code == 400 and len(answer.content) < 10_000 and "alias" in answer.json()["message"]
+
+
+def test_integer_parameters_are_ascii_digits(api: Make, admin_http: httpx.Client) -> None:
+    alice = api("alice")
+    for raw in ("\uff15", " 3", "+2", "3 "):  # a full-width 5, spaces, a sign
+        error, message = alice.error(C + "listConvos", limit=raw)
+        assert error == "InvalidRequest" and "limit" in message
+    assert admin_http.get("/_mock/journal", params={"limit": 0}).json()["cursor"] == 0

@@ -93,7 +93,7 @@ def list_convo_requests(call: Call) -> Json:
     return out
 
 
-@method("chat.bsky.convo.getConvoForMembers", acts=True)
+@method("chat.bsky.convo.getConvoForMembers", acts=True, writes=True)
 def get_convo_for_members(call: Call) -> Json:
     convo = directs.convo_for_members(call.service, call.actor, call.params["members"])
     return {"convo": convo_view(call.service, convo, call.actor)}
