@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The TypeScript check: start a mock, walk a group life with @atproto/api against it (check.mjs),
-# then follow it as the official app does (app_poll.mjs), stop it.
+# then follow it as the official app does (app_poll.mjs), walk a direct chat (direct_flow.mjs), stop it.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -18,3 +18,4 @@ url=$(sed -n 's/.*listening on //p' "$out")
 [ -n "$url" ] || { echo "the mock did not start" >&2; exit 1; }
 node check.mjs "$url"
 node app_poll.mjs "$url"
+node direct_flow.mjs "$url"
