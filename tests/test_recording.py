@@ -15,6 +15,7 @@ import httpx
 import pytest
 import yaml
 from atproto import Client
+from atproto.exceptions import BadRequestError
 from conftest import SSL
 
 from mockserver import MockChatServer
@@ -108,6 +109,30 @@ def test_version_1_recordings_replay_by_status_and_error(tmp_path: Path) -> None
     with MockChatServer() as fresh:
         report = replay(fresh.url, old)
         assert not report.ok and report.mismatch is not None and report.mismatch.line == failing + 1
+
+
+def test_direct_convos_record_and_replay(tmp_path: Path) -> None:
+    path = tmp_path / "direct.jsonl"
+    with MockChatServer(seed=11, strict=True) as recorded:
+        recorded.service.recorders.append(FileRecorder(path))
+        recorded.load_scenario("direct-requests")
+        alice = Client(base_url=recorded.url)
+        alice.login("alice.test", "password")
+        chat = alice.with_bsky_chat_proxy().chat.bsky.convo
+        gina = recorded.service.loaded.actors["gina"].did  # type: ignore[union-attr]
+        bob = recorded.service.loaded.actors["bob"].did  # type: ignore[union-attr]
+        convo = chat.get_convo_for_members({"members": [bob]}).convo
+        sent = chat.send_message_batch({"items": [{"convoId": convo.id, "message": {"text": t}} for t in "ab"]})
+        chat.delete_message_for_self({"convoId": convo.id, "messageId": sent.items[0].id})
+        with pytest.raises(BadRequestError) as refused:
+            chat.get_convo_for_members({"members": [gina]})
+        assert refused.value.response is not None
+        assert refused.value.response.content.error == "NotFollowedBySender"
+        original = recorded.dump()
+    with MockChatServer(seed=99, strict=True) as fresh:
+        report = replay(fresh.url, read(path))
+        assert report.ok, report.text()
+        assert comparable(fresh.dump()) == comparable(original)
 
 
 def test_serve_record_flushes_each_call_and_replays_from_the_command_line(tmp_path: Path) -> None:

@@ -75,6 +75,16 @@ def test_page_shows_the_demo_groups_and_accounts(page: Any) -> None:
     assert page.locator("[data-convo]").count() == 3
 
 
+def test_page_shows_direct_convos(page: Any, server: MockChatServer) -> None:
+    page.wait_for_selector("[data-convo] h3:has-text('Weekend hikers')")
+    page.select_option("#scenario", "direct-requests")
+    page.click("#load")
+    page.wait_for_selector("[data-convo] h3:has-text('alice.test · bob.test')")
+    text = page.inner_text("body")
+    assert "Direct:" in text and "Hi Alice, we met at the meetup" in text and "request" in text
+    assert page.locator("[data-convo]").count() == 4
+
+
 def test_page_refreshes_by_itself(page: Any, server: MockChatServer) -> None:
     import httpx
 
