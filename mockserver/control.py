@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import accounts
+from .admin_schema import ACTOR_FIELDS, ADMIN_LEXICONS, CREATE_ACTOR, UPDATE_ACTOR, check_fields
 from .auth import SessionTokens
 from .errors import invalid_request
 from .faults import Fault
@@ -20,8 +21,17 @@ from .state import Actor, Convo
 Json = dict[str, Any]
 
 
+def checked_actor_spec(spec: Json, nsid: str = CREATE_ACTOR) -> Json:
+    """An account spec checked as ``POST /_mock/actors`` checks its body: known fields only, each
+    of the right type (the same rules and messages for the admin API and the plugin)."""
+    check_fields(spec, ACTOR_FIELDS)
+    ADMIN_LEXICONS.validate(nsid, "input", spec)
+    return spec
+
+
 def create_actor(service: Service, spec: Json) -> tuple[Actor, SessionTokens]:
     """Create an account from an admin spec and log it in."""
+    checked_actor_spec(spec)
     with service.clock.frozen():
         actor = accounts.create_actor(service.state, service.ids, service.clock, service.lexicons, spec)
         tokens = service.tokens.issue(service.state, actor)
@@ -32,6 +42,7 @@ def create_actor(service: Service, spec: Json) -> tuple[Actor, SessionTokens]:
 
 def update_actor(service: Service, actor: Actor, spec: Json) -> Actor:
     """Change an account (``follows`` / ``blocks`` replace the whole set)."""
+    checked_actor_spec(spec, UPDATE_ACTOR)
     accounts.update_actor(service.state, service.lexicons, actor, spec)
     who = {"did": actor.did, "handle": actor.handle}
     service.emit(admin_line("updateActor", actor.did, spec, service.clock.iso(), who))

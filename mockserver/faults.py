@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import get_close_matches
+from fnmatch import fnmatchcase
 from typing import Any
 
 from .errors import XrpcError, invalid_request
@@ -45,7 +47,7 @@ class Fault:
 
     def matches(self, state: State, nsid: str, viewer: Actor | None, values: Json) -> bool:
         """Whether a call (its method, caller and decoded parameters or input) is hit."""
-        if self.method not in ("*", nsid):
+        if self.method != nsid and not ("*" in self.method and fnmatchcase(nsid, self.method)):
             return False
         if self.actor is not None:
             who = state.find_actor(self.actor)
@@ -58,6 +60,22 @@ class Fault:
         if self.error is not None:
             message = self.message or f"Injected fault #{self.id} on {self.method}"
             raise XrpcError(self.error, message, self.status or 400)
+
+
+def _check_method(method: str) -> None:
+    """A fault's method is a method the lexicons define, or a pattern (``*``, ``chat.bsky.group.*``)
+    that matches at least one: a misspelt name would make a rule that never fires."""
+    from .lexicons import bundled
+
+    known = [name for name in bundled().names() if bundled().method(name)]
+    if "*" in method:
+        if not any(fnmatchcase(name, method) for name in known):
+            raise invalid_request(f"Fault method pattern {method!r} matches no XRPC method")
+        return
+    if method not in known:
+        close = get_close_matches(method, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise invalid_request(f"Unknown method {method!r} for a fault{hint}; a pattern needs a *, such as chat.bsky.*")
 
 
 class Faults:
@@ -75,6 +93,7 @@ class Faults:
         method = spec.get("method")
         if not isinstance(method, str) or not method:
             raise invalid_request("A fault needs a method: an XRPC method NSID, or * for every method")
+        _check_method(method)
         checks: list[tuple[str, type | tuple[type, ...]]] = [
             ("actor", str),
             ("input", dict),

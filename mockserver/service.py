@@ -79,7 +79,9 @@ class Service:
         self.loaded: LoadedScenario | None = None
 
     def reset(self) -> None:
-        """Empty the state and the faults, forget the scenario, restart the seeded ids."""
+        """Empty the state and the faults, forget the scenario, restart the seeded ids, and put
+        the clock back to real (or frozen) time: a reset starts from a known clock."""
+        self.clock.reset()
         self.state = State()
         self.faults.clear()
         self.scenario = self.loaded = None

@@ -6,6 +6,7 @@ docs/pytest-plugin.md.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from mockserver import MockChatServer
 from mockserver.recording import ListRecorder
 from mockserver.service import DEFAULT_MEMBER_LIMIT, Config
 
-from .handle import Actor, ChatMock, format_journal
+from .handle import ChatMock, format_journal
 
 CHAT_MOCK_KEY = pytest.StashKey[ChatMock]()
 try:  # pytest-asyncio's own decorator lets async fixtures work in its strict mode too
@@ -92,8 +93,13 @@ def chat_mock_host(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def chat_mock_port(pytestconfig: pytest.Config) -> int:
-    """Port of the session's mock; 0 picks a free one (the default, and what xdist needs)."""
-    return _int_setting(pytestconfig, "chat_mock_port") or 0
+    """Port of the session's mock; 0 picks a free one (the default). A port given under xdist is
+    the first worker's: worker ``gwN`` listens on that port + N, so workers never clash."""
+    port = _int_setting(pytestconfig, "chat_mock_port") or 0
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if port and worker.startswith("gw") and worker[2:].isdigit():
+        port += int(worker[2:])
+    return port
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +129,15 @@ def chat_mock_server(
         strict=bool(pytestconfig.getoption("chat_mock_strict", default=False)),
     )
     server = MockChatServer(chat_mock_host, chat_mock_port, config=config)
-    server.start()
+    try:
+        server.start()
+    except OSError as e:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        who = f" (xdist worker {worker} takes --chat-mock-port + its number)" if worker else ""
+        raise pytest.UsageError(
+            f"bsky-chat-mock cannot listen on {chat_mock_host}:{chat_mock_port}{who}: {e.strerror or e}. "
+            "Leave --chat-mock-port out (a free port is picked) or choose another."
+        ) from None
     try:
         yield server
     finally:
@@ -153,10 +167,12 @@ def chat_mock(request: pytest.FixtureRequest, chat_mock_server: MockChatServer) 
     if recorder is not None:
         chat_mock_server.call(lambda s: s.recorders.append(recorder))
     try:
-        mock.clear()
         scenario = _scenario_for(request)
-        if scenario is not None:
+        if scenario is not None and scenario.endswith(".jsonl"):  # a recording replays over HTTP
+            mock.clear()
             mock.load_scenario(scenario)
+        else:
+            mock.clear(scenario)
         request.node.stash[CHAT_MOCK_KEY] = mock
         yield mock
     finally:
@@ -165,23 +181,36 @@ def chat_mock(request: pytest.FixtureRequest, chat_mock_server: MockChatServer) 
             recorder.write(Path(record_dir) / recording_name(request.node.nodeid))
 
 
+def _need_atproto(fixture: str) -> None:
+    try:
+        import atproto  # noqa: F401
+    except ImportError:
+        raise pytest.UsageError(
+            f"{fixture} needs the atproto package (the Bluesky Python SDK): pip install atproto"
+        ) from None
+
+
 @pytest.fixture
 def chat_mock_client(chat_mock: ChatMock) -> Iterator[Callable[..., Any]]:
     """A factory of ``atproto.Client`` objects logged in to the mock and proxied to chat.
 
-    ``chat_mock_client(actor)`` takes an :class:`Actor`, or a handle and a password.
+    ``chat_mock_client(account)`` takes an :class:`Actor`, a scenario's actor, a handle (``.test``
+    may be left out) or a DID. The client is logged in without a round trip and follows the
+    mock's clock (it refreshes its tokens when the mock's time says so); ``refresh=False`` gives
+    one on the machine's clock, which meets ``ExpiredToken`` after the mock's clock jumps ahead.
+    With a ``password``, it logs in with ``createSession`` as an app would (and checks it).
     """
-    try:
-        from atproto import Client
-    except ImportError:
-        raise pytest.UsageError(
-            "chat_mock_client needs the atproto package (the Bluesky Python SDK): pip install atproto"
-        ) from None
+    _need_atproto("chat_mock_client")
+    from .clients import SSL, logged_in
 
-    def login(actor: Actor | str, password: str | None = None) -> Any:
-        handle, secret = _credentials(chat_mock, actor, password)
-        client = Client(base_url=chat_mock.url)
-        client.login(handle, secret)
+    def login(account: Any, password: str | None = None, *, refresh: bool = True) -> Any:
+        if password is None:
+            return logged_in(chat_mock, account, refresh=refresh)
+        from atproto import Client
+        from atproto_client.request import Request
+
+        client = Client(base_url=chat_mock.url, request=Request(verify=SSL))
+        client.login(chat_mock.account(account)[1], password)
         return client.with_bsky_chat_proxy()
 
     yield login
@@ -189,32 +218,21 @@ def chat_mock_client(chat_mock: ChatMock) -> Iterator[Callable[..., Any]]:
 
 @async_fixture
 async def chat_mock_async_client(chat_mock: ChatMock) -> AsyncIterator[Callable[..., Any]]:
-    """Like ``chat_mock_client``, for async tests: ``await chat_mock_async_client(actor)``."""
-    try:
-        from atproto import AsyncClient
-    except ImportError:
-        raise pytest.UsageError(
-            "chat_mock_async_client needs the atproto package (the Bluesky Python SDK): pip install atproto"
-        ) from None
+    """Like ``chat_mock_client``, for async tests: ``await chat_mock_async_client(account)``."""
+    _need_atproto("chat_mock_async_client")
+    from .clients import SSL, logged_in
 
-    async def login(actor: Actor | str, password: str | None = None) -> Any:
-        handle, secret = _credentials(chat_mock, actor, password)
-        client = AsyncClient(base_url=chat_mock.url)
-        await client.login(handle, secret)
+    async def login(account: Any, password: str | None = None, *, refresh: bool = True) -> Any:
+        if password is None:
+            return logged_in(chat_mock, account, "async", refresh=refresh)
+        from atproto import AsyncClient
+        from atproto_client.request import AsyncRequest
+
+        client = AsyncClient(base_url=chat_mock.url, request=AsyncRequest(verify=SSL))
+        await client.login(chat_mock.account(account)[1], password)
         return client.with_bsky_chat_proxy()
 
     yield login
-
-
-def _credentials(mock: ChatMock, actor: Actor | str, password: str | None) -> tuple[str, str]:
-    if isinstance(actor, Actor):
-        return actor.handle, password or actor.password
-    if password is None:
-        known = mock.actor_password(actor)
-        if known is None:
-            raise ValueError(f"No password for {actor!r}: pass one, or an Actor from chat_mock.create_actor")
-        password = known
-    return actor, password
 
 
 @async_fixture

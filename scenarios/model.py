@@ -60,6 +60,12 @@ def builtin_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in BUILTIN.iterdir() if p.name.endswith(".yaml"))
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (ten times faster than the pure-Python one)."""
+_PARSED: dict[Any, Json] = {}
+"""Parsed scenario files by name (built-ins) or by path, size and time (files): parsed once."""
+_VALID: set[int] = set()
+"""ids of parsed specs that passed :func:`check` (kept alive by ``_PARSED``, so the ids hold)."""
 MAX_ALIASES = 100
 MAX_MESSAGE = 300
 """How much of a value a problem quotes (a schema error would otherwise quote it whole)."""
@@ -78,10 +84,11 @@ def read_text(path: Path, source: str) -> str:
 def parse_text(text: str, source: str) -> Json:
     """Parse YAML or JSON text into a mapping; a ScenarioError says why not."""
     try:
-        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text, Loader=yaml.SafeLoader))
-        if aliases > MAX_ALIASES:  # a handful of anchors can expand into gigabytes
-            raise ScenarioError(source, [f"(top): {aliases} YAML aliases; a scenario may use at most {MAX_ALIASES}"])
-        data = yaml.safe_load(text)
+        if "*" in text:  # a handful of anchors can expand into gigabytes: count the aliases first
+            aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text, Loader=LOADER))
+            if aliases > MAX_ALIASES:
+                raise ScenarioError(source, [f"(top): {aliases} YAML aliases; a scenario may use at most {MAX_ALIASES}"])
+        data = yaml.load(text, Loader=LOADER)
     except yaml.YAMLError as e:
         raise ScenarioError(source, [f"not valid YAML or JSON: {e}"]) from None
     if data is None:
@@ -94,14 +101,20 @@ def parse_text(text: str, source: str) -> Json:
 def find(name_or_path: str) -> ScenarioSource:
     """A built-in scenario by name, or a YAML/JSON file by path."""
     if name_or_path in builtin_names():
-        text = BUILTIN.joinpath(f"{name_or_path}.yaml").read_text()
-        return ScenarioSource(name_or_path, f"built-in scenario {name_or_path}", parse_text(text, name_or_path))
+        if name_or_path not in _PARSED:
+            text = BUILTIN.joinpath(f"{name_or_path}.yaml").read_text(encoding="utf-8")
+            _PARSED[name_or_path] = parse_text(text, name_or_path)
+        return ScenarioSource(name_or_path, f"built-in scenario {name_or_path}", _PARSED[name_or_path])
     path = Path(name_or_path)
     if not path.is_file():
         known = ", ".join(builtin_names())
         raise ScenarioError(name_or_path, [f"no such file, and not a built-in scenario (those are: {known})"])
     name = path.name.rsplit(".", 1)[0]
-    return ScenarioSource(name, str(path), parse_text(read_text(path, str(path)), str(path)))
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = parse_text(read_text(path, str(path)), str(path))
+    return ScenarioSource(name, str(path), _PARSED[key])
 
 
 def _where(path: Iterable[Any]) -> str:
@@ -120,7 +133,11 @@ def _message(error: Any) -> str:
 
 
 def check(spec: Json, source: str) -> None:
-    """Raise a ScenarioError listing every problem of a scenario spec (schema, then references)."""
+    """Raise a ScenarioError listing every problem of a scenario spec (schema, then references).
+    A parsed file that passed once is not checked again (it cannot have changed: files are parsed
+    anew when they change)."""
+    if id(spec) in _VALID and is_cached(spec):
+        return
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
@@ -130,6 +147,13 @@ def check(spec: Json, source: str) -> None:
     problems = list(_references(spec))
     if problems:
         raise ScenarioError(source, problems)
+    if is_cached(spec):
+        _VALID.add(id(spec))
+
+
+def is_cached(spec: Json) -> bool:
+    """Whether a spec is one of the parsed files kept (so it never changes while it is kept)."""
+    return any(parsed is spec for parsed in _PARSED.values())
 
 
 def member_key(member: str | Json) -> str:

@@ -31,7 +31,7 @@ def test_fixtures_create_actor_and_read_state(project: pytest.Pytester) -> None:
                            json={"name": "G", "members": [bob.did]})
             assert r.status_code == 200, r.text
             convo = r.json()["convo"]["id"]
-            assert [m["role"] for m in chat_mock.members(convo)] == ["owner", "standard"]
+            assert [m.role for m in chat_mock.members(convo)] == ["owner", "standard"]
             assert chat_mock.lock(convo) == "unlocked"
             assert chat_mock.requests(convo) == []
             assert chat_mock.journal[-1]["method"] == "chat.bsky.group.createGroup"

@@ -18,7 +18,7 @@ def test_greets_a_member_added_by_the_owner(chat_mock, chat_mock_client):
     owner_chat.chat.bsky.group.add_members({"convoId": convo.id, "members": [newcomer.did]})
     assert greeter.poll() == ["Welcome, @newcomer.test!"]
     assert greeter.poll() == []  # never twice
-    texts = [m["text"] for m in chat_mock.messages(convo.id) if "text" in m]
+    texts = [m.text for m in chat_mock.messages(convo.id) if not m.is_system]
     assert texts == ["Welcome, @newcomer.test!"]
 
 
