@@ -5,8 +5,9 @@ typical: a marker scenario + ``chat_mock_client("alice")`` + one SDK call; https
 one expected request). The cost per test is measured as the issue that asked for it measured it:
 a suite of N tests minus a suite of N/10, divided by the difference, each suite's time being the
 sum of pytest's own setup + call + teardown durations. So what a session pays once (starting the
-server, importing the SDK) is not counted, and neither are interpreter start-up and collection. Run: ``.venv/bin/python bench/fixture_cost.py [-n 300] [--rounds 3]`` (needs the bench
-extra: ``pip install '.[bench]'``).
+server, importing the SDK) is not counted, and neither are interpreter start-up and collection.
+Run: ``.venv/bin/python bench/fixture_cost.py [-n 300] [--rounds 3]`` (needs the bench extra:
+``pip install '.[bench]'``).
 """
 
 from __future__ import annotations

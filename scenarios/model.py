@@ -87,7 +87,8 @@ def parse_text(text: str, source: str) -> Json:
         if "*" in text:  # a handful of anchors can expand into gigabytes: count the aliases first
             aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text, Loader=LOADER))
             if aliases > MAX_ALIASES:
-                raise ScenarioError(source, [f"(top): {aliases} YAML aliases; a scenario may use at most {MAX_ALIASES}"])
+                problem = f"(top): {aliases} YAML aliases; a scenario may use at most {MAX_ALIASES}"
+                raise ScenarioError(source, [problem])
         data = yaml.load(text, Loader=LOADER)
     except yaml.YAMLError as e:
         raise ScenarioError(source, [f"not valid YAML or JSON: {e}"]) from None
