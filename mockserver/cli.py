@@ -32,6 +32,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _base_url(url: str) -> str:
+    """A mock's base URL as given, with ``http://`` added when it has no scheme (``127.0.0.1:2584``)."""
+    url = url.strip()
+    return url if "://" in url else f"http://{url}"
+
+
 def _seed(text: str) -> int:
     from .ids import SEED_MAX
 
@@ -139,17 +145,17 @@ async def serve(args: argparse.Namespace) -> None:
         recorder = FileRecorder(args.record)
         server.service.recorders.append(recorder)
         log.info("recording every call to %s", args.record)
-    if not args.empty and not recording:
-        loaded = server.service.load_scenario(args.scenario)
-        log.info("scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos))
-    elif args.record:
-        server.service.started()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await server.start_async()
+    await server.start_async()  # the port first: a busy one is said at once, before any scenario work
     try:
+        if not args.empty and not recording:
+            loaded = server.service.load_scenario(args.scenario)
+            log.info("scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos))
+        elif args.record:
+            server.service.started()
         if recording:
             report = await replay_async(server.url, read_recording(args.scenario), args.admin_token)
             log.info("recording %s: %s", args.scenario, report.text())
@@ -198,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(f"  {name}" for name in methods["unserved"]) or "  (none)")
     elif args.command == "replay":
         try:
-            report = replay(args.url, read_recording(args.file), args.admin_token)
+            report = replay(_base_url(args.url), read_recording(args.file), args.admin_token)
         except (OSError, ValueError, RuntimeError, aiohttp.ClientError) as e:
             print(f"bsky-chat-mock replay: {e}", file=sys.stderr)
             return 1
@@ -212,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     elif args.command == "snapshot":
         try:
-            print(fetch_snapshot(args.url, args.admin_token), end="")
+            print(fetch_snapshot(_base_url(args.url), args.admin_token), end="")
         except (OSError, RuntimeError, aiohttp.ClientError) as e:
             print(f"bsky-chat-mock snapshot: {e}", file=sys.stderr)
             return 1

@@ -7,10 +7,16 @@ from typing import Any
 Json = dict[str, Any]
 
 
-def _convo_of(line: Json) -> str | None:
+ROUTINE = ("com.atproto.server.", "app.bsky.actor.getProfile")
+"""Logins, refreshes and profile reads: counted, not listed (every client makes them)."""
+
+
+def _convo_of(line: Json, codes: dict[str, str]) -> str | None:
     for source in (line.get("input") or {}, line.get("params") or {}):
         if isinstance(source, dict) and isinstance(source.get("convoId"), str):
             return str(source["convoId"])
+        if isinstance(source, dict) and isinstance(source.get("code"), str) and source["code"] in codes:
+            return codes[source["code"]]  # a requestJoin belongs to the group its link opens
     output = line.get("output") or {}
     convo = output.get("convo") if isinstance(output, dict) else None
     if isinstance(convo, dict) and isinstance(convo.get("id"), str):
@@ -50,6 +56,8 @@ def render(lines: list[Json]) -> str:
     """Markdown: the starting states, then each group's calls in order, then the other calls."""
     handles: dict[str, str] = {}
     names: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    routine = 0
     groups: dict[str, list[str]] = {}
     other: list[str] = []
     out = ["# Transcript", ""]
@@ -58,7 +66,8 @@ def render(lines: list[Json]) -> str:
         if line["type"] == "start":
             state = line["state"]
             handles.update({a["did"]: a["handle"] for a in state.get("actors", [])})
-            names.update({c["id"]: c["name"] for c in state.get("convos", [])})
+            names.update({c["id"]: c["name"] for c in state.get("convos", []) if c.get("name")})
+            codes.update({link["code"]: link["convo_id"] for link in state.get("links", [])})
             what = f"scenario `{line['scenario']}`" if line.get("scenario") else "a state"
             out.append(
                 f"- {line.get('time', '')}: started from {what} "
@@ -77,17 +86,26 @@ def render(lines: list[Json]) -> str:
         calls += 1
         errors += line.get("status") != 200
         output = line.get("output") or {}
-        convo = _convo_of(line)
+        output_link = output.get("joinLink") if isinstance(output, dict) else None
+        given: Json = line["input"] if isinstance(line.get("input"), dict) else {}
+        if isinstance(output_link, dict) and isinstance(given.get("convoId"), str):
+            codes[str(output_link.get("code"))] = given["convoId"]
+        convo = _convo_of(line, codes)
         if isinstance(output, dict) and isinstance(output.get("convo"), dict):
             name = output["convo"].get("kind", {}).get("name")
             if isinstance(name, str):
                 names[output["convo"]["id"]] = name
         if line["method"] == "com.atproto.server.createSession" and isinstance(output, dict) and "did" in output:
             handles[output["did"]] = str(output.get("handle", output["did"]))
+        if line["method"].startswith(ROUTINE) and line.get("status") == 200:
+            routine += 1
+            continue
         who = handles.get(line.get("actor") or "", line.get("actor") or "anonymous")
         entry = f"- {line.get('time', '')} **{who}** {_what(line)} → {_outcome(line)}"
         (groups.setdefault(convo, []) if convo else other).append(entry)
-    out[1:1] = ["", f"{calls} calls, {errors} refused or failed.", ""]
+    summary = f"{calls} calls, {errors} refused or failed"
+    summary += f"; {routine} successful logins, refreshes and profile reads not listed." if routine else "."
+    out[1:1] = ["", summary, ""]
     for convo, entries in groups.items():
         out += ["", f"## {names.get(convo, 'Group')} (`{convo}`)", "", *entries]
     if other:

@@ -89,3 +89,62 @@ def test_serve_with_a_bad_scenario_says_why() -> None:
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
     assert "no-such-scenario" in err and "not a built-in scenario" in err
+
+
+def test_snapshot_takes_a_url_without_a_scheme() -> None:
+    from mockserver import MockChatServer
+
+    with MockChatServer(seed=3) as server:
+        server.load_scenario("demo")
+        out = subprocess.run(
+            [sys.executable, "-m", "mockserver", "snapshot", "--url", f"127.0.0.1:{server.port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 0, out.stderr
+    assert "state:" in out.stdout and "alice.test" in out.stdout
+
+
+def test_serve_on_a_busy_port_says_so_before_any_scenario_work() -> None:
+    import socket
+    import time
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--scenario", "demo"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "scenario demo" not in result.stderr, "the scenario was not loaded first"
+    assert time.monotonic() - started < 30
+
+
+def test_transcript_puts_a_join_request_under_its_group_and_skips_logins(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from atproto import Client
+
+    from mockserver import MockChatServer
+    from mockserver.recording import FileRecorder, read
+    from mockserver.transcript import render
+
+    path = Path(str(tmp_path)) / "t.jsonl"
+    with MockChatServer(seed=4) as server:
+        server.service.recorders.append(FileRecorder(path))
+        server.load_scenario("approval-required")
+        carol = Client(base_url=server.url)
+        carol.login("carol.test", "password")
+        carol.with_bsky_chat_proxy().chat.bsky.group.request_join({"code": "needs-approval"})
+    text = render(read(path))
+    group = text.split("## Ask first")[1].split("## ")[0]
+    assert "**carol.test** `requestJoin`" in group
+    assert "createSession" not in text and "getProfile" not in text
+    assert "logins, refreshes and profile reads not listed" in text
