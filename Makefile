@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test example ts-check lint bench clean
+.PHONY: serve test example ts-check lint bench dist clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,5 +42,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check mockserver pytest_plugin scenarios tests bench
 	$(BIN)/mypy
 
+# a release: the wheel and the sdist in dist/, each installed into a fresh venv and tested there
+dist: $(STAMP)
+	.ci/dist-check
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
