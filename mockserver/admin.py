@@ -174,7 +174,12 @@ def convo_json(convo: Convo) -> Json:
         "recentMessages": [
             {"id": m.id, "system": m.system["$type"].split("#systemMessageData")[-1]}
             if m.system is not None
-            else {"id": m.id, "sender": m.sender, "text": m.text}
+            else {
+                "id": m.id,
+                "sender": m.sender,
+                "text": m.text,
+                "reactions": [{"value": r.value, "sender": r.sender} for r in m.reactions],
+            }
             for m in convo.messages[-RECENT_MESSAGES:]
         ],
     }

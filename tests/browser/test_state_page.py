@@ -85,6 +85,42 @@ def test_page_shows_direct_convos(page: Any, server: MockChatServer) -> None:
     assert page.locator("[data-convo]").count() == 4
 
 
+@pytest.mark.parametrize("width", [1280, 1700])
+def test_latest_calls_fit_their_column_and_reactions_show(browser: Any, server: MockChatServer, width: int) -> None:
+    import httpx
+
+    server.load_scenario("demo")
+    login = {"identifier": "alice.test", "password": "password"}
+    token = httpx.post(f"{server.url}/xrpc/com.atproto.server.createSession", json=login).json()["accessJwt"]
+    for _ in range(3):  # long method names and long DIDs in the table
+        httpx.get(
+            f"{server.url}/xrpc/chat.bsky.convo.getConvoMembers",
+            params={"convoId": "nope"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    tab = context.new_page()
+    tab.goto(f"{server.url}/_mock/")
+    tab.wait_for_selector("#calls tr")
+    assert tab.evaluate("document.body.classList.contains('loading')") is False
+    assert tab.input_value("#scenario") == "demo", "the menu shows the loaded scenario"
+    section = tab.locator("#journal").bounding_box()
+    for row in range(tab.locator("#calls tr").count()):
+        cell = tab.locator("#calls tr").nth(row).locator("td").nth(3)
+        box = cell.bounding_box()
+        assert box is not None and section is not None
+        assert box["x"] + box["width"] <= section["x"] + section["width"] + 1, "the status column is cut off"
+        assert cell.inner_text().strip(), "the status is there to read"
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), "the status is not cut short"
+    assert "👍 alice.test" in tab.inner_text("body"), "reactions are shown"
+    if width == 1280:
+        shot = SCREENSHOT.with_name("state-page-1280.png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+    context.close()
+
+
 def test_page_refreshes_by_itself(page: Any, server: MockChatServer) -> None:
     import httpx
 
