@@ -246,7 +246,7 @@ async def list_scenarios(request: web.Request) -> web.Response:
 async def load_scenario(request: web.Request) -> web.Response:
     """POST /_mock/scenarios/load ``{name}`` (built-in or file path) or ``{scenario: {...}}`` (inline)."""
     from scenarios.loader import load
-    from scenarios.model import ScenarioSource
+    from scenarios.model import ScenarioSource, find
 
     service = request.app[SERVICE_KEY]
     body = await _body(request, LOAD_SCENARIO, LOAD_FIELDS)
@@ -255,7 +255,7 @@ async def load_scenario(request: web.Request) -> web.Response:
     if "name" in body and is_recording(body["name"]):
         return json_response(await _replay_recording(request, body["name"]))
     if "name" in body:
-        loaded = _scenario_call(lambda: service.load_scenario(body["name"]))
+        loaded = _scenario_call(lambda: load(service, find(body["name"])))
     else:
         if not isinstance(body["scenario"], dict):
             raise invalid_request("scenario must be an object: the same content as a scenario file")

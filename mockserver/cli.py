@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
+from scenarios.loader import load as load_scenario
 from scenarios.model import ScenarioError, builtin_names, check, find
 
 from . import __version__
@@ -152,7 +153,7 @@ async def serve(args: argparse.Namespace) -> None:
     await server.start_async()  # the port first: a busy one is said at once, before any scenario work
     try:
         if not args.empty and not recording:
-            loaded = server.service.load_scenario(args.scenario)
+            loaded = load_scenario(server.service, find(args.scenario))
             log.info("scenario %s: %d actors, %d groups", loaded.name, len(loaded.actors), len(loaded.convos))
         elif args.record:
             server.service.started()

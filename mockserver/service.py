@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -17,10 +17,6 @@ from .ids import SEED_MAX, Ids
 from .journal import Journal
 from .lexicons import Lexicons, bundled
 from .state import State
-
-if TYPE_CHECKING:
-    from scenarios.loader import LoadedScenario
-    from scenarios.model import ScenarioSource
 
 SERVICE_DID = "did:web:bsky-chat-mock.test"
 MAX_BODY = 1024 * 1024
@@ -74,9 +70,12 @@ class Service:
         """Bumped by every change outside XRPC (resets, scenarios, admin edits)."""
         self.recorders: list[Callable[[dict[str, Any]], None]] = []
         """Called with every recording line (see recording.py): ``serve --record`` adds one."""
-        self.scenario: ScenarioSource | None = None
-        """The scenario loaded last (a reset can go back to it)."""
-        self.loaded: LoadedScenario | None = None
+        self.scenario: Any = None
+        """The scenario loaded last, as its loader keeps it (a reset can go back to it)."""
+        self.loaded: Any = None
+        """What that scenario made (its actors, convo ids and codes by key), for the admin API."""
+        self.reloader: Callable[[], Any] | None = None
+        """Loads the last scenario again; set by the scenario loader, cleared by a reset."""
 
     def reset(self) -> None:
         """Empty the state and the faults, forget the scenario, restart the seeded ids, and put
@@ -84,7 +83,7 @@ class Service:
         self.clock.reset()
         self.state = State()
         self.faults.clear()
-        self.scenario = self.loaded = None
+        self.scenario = self.loaded = self.reloader = None
         self.ids.seed = self.config.seed
         self.ids.reset()
         self.started()
@@ -123,21 +122,13 @@ class Service:
 
             self.emit(start_line(dump(self), scenario, self.clock.iso(), self.faults.specs()))
 
-    def load_scenario(self, name_or_path: str) -> LoadedScenario:
-        """Load a built-in scenario by name, or a scenario file; all or nothing."""
-        from scenarios.loader import load
-        from scenarios.model import find
-
-        return load(self, find(name_or_path))
-
-    def reload_scenario(self) -> LoadedScenario | None:
-        """Go back to the start of the scenario loaded last (empty if there is none)."""
-        from scenarios.loader import load
-
-        if self.scenario is None:
+    def reload_scenario(self) -> Any:
+        """Go back to the start of the scenario loaded last (empty if there is none), with the
+        reloader its loader left (the core knows nothing of scenario files)."""
+        if self.reloader is None:
             self.reset()
             return None
-        return load(self, self.scenario, checked=True)
+        return self.reloader()
 
 
 SERVICE_KEY = web.AppKey("service", Service)

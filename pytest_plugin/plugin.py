@@ -6,7 +6,6 @@ docs/pytest-plugin.md.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
@@ -96,10 +95,17 @@ def chat_mock_port(pytestconfig: pytest.Config) -> int:
     """Port of the session's mock; 0 picks a free one (the default). A port given under xdist is
     the first worker's: worker ``gwN`` listens on that port + N, so workers never clash."""
     port = _int_setting(pytestconfig, "chat_mock_port") or 0
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    worker = _worker(pytestconfig)
     if port and worker.startswith("gw") and worker[2:].isdigit():
         port += int(worker[2:])
     return port
+
+
+def _worker(config: pytest.Config) -> str:
+    """This process's xdist worker id (``gw0``...), or "" when it is not an xdist worker (read
+    from the worker's own config: the environment variable leaks into nested pytest runs)."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput.get("workerid", "")) if isinstance(workerinput, dict) else ""
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +138,7 @@ def chat_mock_server(
     try:
         server.start()
     except OSError as e:
-        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        worker = _worker(pytestconfig)
         who = f" (xdist worker {worker} takes --chat-mock-port + its number)" if worker else ""
         raise pytest.UsageError(
             f"bsky-chat-mock cannot listen on {chat_mock_host}:{chat_mock_port}{who}: {e.strerror or e}. "

@@ -85,6 +85,7 @@ def load(service: Service, scenario: ScenarioSource, *, checked: bool = False) -
         raise ScenarioError(scenario.source, [f"(top): {e}"]) from e
     service.scenario = scenario
     service.loaded = loaded
+    service.reloader = lambda: load(service, scenario, checked=True)
     service.started(scenario.name)
     return loaded
 
