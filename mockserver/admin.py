@@ -297,8 +297,10 @@ async def get_state(request: web.Request) -> web.Response:
 
 
 async def get_snapshot(request: web.Request) -> web.Response:
-    """GET /_mock/snapshot: the state as a scenario file (YAML) that loads back exactly."""
-    text = snapshot.as_scenario(request.app[SERVICE_KEY])
+    """GET /_mock/snapshot[?exact=true]: the state as a scenario file (YAML) that loads back to the
+    same state every read sees (``exact``: with the id generator's whole internal state too)."""
+    exact = request.query.get("exact", "false").lower() in ("true", "1", "yes")
+    text = snapshot.as_scenario(request.app[SERVICE_KEY], exact=exact)
     return web.Response(text=text, content_type="application/yaml")
 
 

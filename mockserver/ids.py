@@ -50,8 +50,9 @@ class Ids:
         seed = data.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
             raise TypeError(f"ids.seed must be an integer, a string or null, not {seed!r}")
-        random.Random().setstate(_random_state(data["rng"]))
-        random.Random().setstate(_random_state(data["faker"]))
+        if "rng" in data or "faker" in data:  # both or neither (a readable snapshot has neither)
+            random.Random().setstate(_random_state(data["rng"]))
+            random.Random().setstate(_random_state(data["faker"]))
         if isinstance(data["tidLast"], bool) or not isinstance(data["tidLast"], int):
             raise TypeError(f"ids.tidLast must be an integer, not {data['tidLast']!r}")
         if not 0 <= data["tidLast"] < TID_MAX:
@@ -62,8 +63,12 @@ class Ids:
     def load(self, data: dict[str, Any]) -> None:
         """Continue from a position given by :meth:`dump`."""
         self.seed = data.get("seed")
-        self.rng.setstate(_random_state(data["rng"]))
-        self.faker.random.setstate(_random_state(data["faker"]))
+        if "rng" in data:
+            self.rng.setstate(_random_state(data["rng"]))
+            self.faker.random.setstate(_random_state(data["faker"]))
+        else:  # only the seed and the position: draw on from a generator made of both
+            self.rng.seed(f"{self.seed}:{data['tidLast']}")
+            self.faker.seed_instance(self.rng.getrandbits(64))
         self._tid_last = int(data["tidLast"])
 
     def did(self) -> str:

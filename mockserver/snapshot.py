@@ -98,6 +98,74 @@ def dump(service: Service) -> Json:
     }
 
 
+SNAKE = [
+    "created_at",
+    "display_name",
+    "allow_incoming",
+    "allow_group_invites",
+    "new_account",
+    "member_limit",
+    "lock_status",
+    "moderation_lock",
+    "past_members",
+    "request_seq",
+    "requests_read_seq",
+    "next_order",
+    "last_reaction",
+    "convo_id",
+    "join_rule",
+    "require_approval",
+    "joined_seq",
+    "added_by",
+    "read_seq",
+    "sent_at",
+    "reply_to",
+    "message_id",
+    "requested_at",
+]
+"""The state's field names that have an underscore (a dump's are snake_case, a snapshot's camelCase)."""
+_CAMEL = {name: name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:]) for name in SNAKE}
+_SNAKE = {camel: snake for snake, camel in _CAMEL.items()}
+_RECORDS = {
+    "actors": None,
+    "links": None,
+    "convos": {"members": None, "messages": {"reactions": None}, "requests": None, "events": {"reaction": None}},
+}
+"""Where state records sit in a dump, so only their own field names are renamed (never a key
+inside message data such as facets, embeds or system data)."""
+
+
+def readable(data: Json) -> Json:
+    """A dump with camelCase field names (the scenario format's style)."""
+    return _rename(data, _CAMEL)
+
+
+def from_readable(data: Json) -> Json:
+    """A dump as :func:`load` reads it: camelCase field names back to the state's own."""
+    return _rename(data, _SNAKE)
+
+
+def _rename(data: Json, names: dict[str, str]) -> Json:
+    out = dict(data)
+    for key, inner in _RECORDS.items():
+        if isinstance(out.get(key), list):
+            out[key] = [_record(r, names, inner) for r in out[key]]
+    return out
+
+
+def _record(record: Any, names: dict[str, str], inner: dict[str, Any] | None) -> Any:
+    if not isinstance(record, dict):
+        return record
+    out = {names.get(k, k): v for k, v in record.items()}
+    for key, nested in (inner or {}).items():
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [_record(v, names, nested) for v in value]
+        elif isinstance(value, dict):
+            out[key] = _record(value, names, nested)
+    return out
+
+
 def _build(cls: type, data: Json) -> Any:
     unknown = set(data) - {f.name for f in fields(cls)}
     if unknown:
@@ -108,6 +176,7 @@ def _build(cls: type, data: Json) -> Any:
 def load(service: Service, data: Json, *, record: bool = True) -> None:
     """Replace the state with a dump; a malformed dump is an ``InvalidRequest`` and changes nothing."""
     try:
+        data = from_readable(data)  # a snapshot's camelCase names are the state's own
         state = _state(data)
         consistency.check(state)  # every field's type and every reference, before anything changes
         newest = newest_counter(state)
@@ -246,13 +315,20 @@ def _audience(
     raise TypeError(f"audience must be an index into audiences or a list of DIDs, not {given!r}")
 
 
-def as_scenario(service: Service) -> str:
-    """The state as a scenario file (YAML) whose ``state`` section loads back exactly."""
+def as_scenario(service: Service, *, exact: bool = False) -> str:
+    """The state as a scenario file (YAML): the documented camelCase format, whose ``state`` loads
+    back to the same state as every read sees it. The id generator is written as its seed and
+    position only (new ids after a load are drawn afresh from them); ``exact=True`` keeps its
+    whole internal state, so the ids made after a load are the very ones the original would make."""
     import yaml
 
+    state = readable(dump(service))
+    if not exact:
+        ids = state["ids"]
+        state["ids"] = {"seed": ids["seed"], "tidLast": ids["tidLast"]}
     spec = {
         "description": f"Snapshot of the mock's state at {service.clock.iso()}",
-        "state": dump(service),
+        "state": state,
     }
     text: str = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
     return text

@@ -219,22 +219,38 @@ def test_pytest_recording_of_a_failing_test_replays_outside_pytest(pytester: pyt
 
 
 def test_snapshot_loads_back_exactly(server: MockChatServer, admin_http: httpx.Client, tmp_path: Path) -> None:
+    from mockserver.snapshot import readable
+
     server.load_scenario("demo")
     time.sleep(0.01)
     text = admin_http.get("/_mock/snapshot").text
     spec = yaml.safe_load(text)
     assert set(spec) == {"description", "state"}
-    before = admin_http.get("/_mock/state").json()
-    admin_http.post("/_mock/reset")
-    path = tmp_path / "snap.yaml"
-    path.write_text(text)
-    loaded = server.load_scenario(path)
-    assert "alice" in loaded.actors
-    assert admin_http.get("/_mock/state").json() == before
+    state = spec["state"]
+    assert "displayName" in state["actors"][0] and "display_name" not in text, "the scenario format's camelCase"
+    assert set(state["ids"]) == {"seed", "tidLast"}, "no generator internals unless asked"
+    assert len(text.splitlines()) < 700
+    for kind, query in (("readable", ""), ("exact", "?exact=true")):
+        server.load_scenario("demo")
+        before = admin_http.get("/_mock/state").json()
+        reads = admin_http.get("/_mock/convos").json()
+        text = admin_http.get(f"/_mock/snapshot{query}").text
+        admin_http.post("/_mock/reset")
+        path = tmp_path / f"snap-{kind}.yaml"
+        path.write_text(text)
+        loaded = server.load_scenario(path)
+        assert "alice" in loaded.actors
+        after = admin_http.get("/_mock/state").json()
+        assert admin_http.get("/_mock/convos").json() == reads
+        if kind == "exact":
+            assert after == before, "with the generator's whole state, the very same dump"
+        else:
+            assert {**after, "ids": None} == {**before, "ids": None}, "everything but the generator's internals"
+            assert after["ids"]["tidLast"] == before["ids"]["tidLast"]
     result = subprocess.run(
         [sys.executable, "-m", "mockserver", "snapshot", "--url", server.url], capture_output=True, text=True
     )
-    assert result.returncode == 0 and yaml.safe_load(result.stdout)["state"]["actors"] == before["actors"]
+    assert result.returncode == 0 and yaml.safe_load(result.stdout)["state"]["actors"] == readable(before)["actors"]
     bad = admin_http.post("/_mock/scenarios/load", json={"scenario": {**spec, "actors": {}}})
     assert bad.status_code == 400 and "only description and seed" in bad.json()["message"]
 
