@@ -141,10 +141,23 @@ def test_the_async_fixtures_have_their_plugins() -> None:
     assert {"pytest-asyncio", "pytest-aiohttp"} <= needed
 
 
+def two_free_ports() -> int:
+    """A port P such that P and P + 1 are both free (the two workers' ports), found by trying."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+    raise AssertionError("no two free ports in a row")
+
+
 def test_xdist_workers_get_ports_of_their_own(pytester: pytest.Pytester) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = two_free_ports()
     source = """
         def test_a(chat_mock):
             assert chat_mock.port in PORTS
