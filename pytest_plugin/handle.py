@@ -165,8 +165,13 @@ class ChatMock:
 
     # -- set-up --------------------------------------------------------------------------
     def create_actor(self, handle: str | None = None, **traits: Any) -> Actor:
-        """Create an account (admin fields in snake_case or camelCase) and log it in."""
+        """Create an account (admin fields in snake_case or camelCase) and log it in. ``follows``
+        and ``blocks`` take accounts any way :meth:`resolve_in` does (Actors, scenario actors,
+        handles, DIDs)."""
         spec = {_camel(k): v for k, v in traits.items()}
+        for field in ("follows", "blocks"):
+            if isinstance(spec.get(field), (list, tuple)):
+                spec[field] = [a.did if isinstance(a, (Actor, LoadedActor)) else a for a in spec[field]]
         if handle is not None:
             spec["handle"] = handle
 

@@ -52,6 +52,8 @@ def test_every_helper_takes_any_way_of_naming_an_account(pytester: pytest.Pytest
                 assert client.chat.bsky.convo.list_convos() is not None
             assert chat_mock.account("alice") == (chat_mock.scenario.actors["alice"].did, "alice.test")
             assert chat_mock_client("bob", "password").me.handle == "bob.test"
+            fan = chat_mock.create_actor("fan.test", follows=[bob, made], blocks=["alice"])
+            assert chat_mock_client(fan).me.follows_count == 2
             with pytest.raises(ValueError) as missing:
                 chat_mock_client("nobody")
             assert "nobody" in str(missing.value)
