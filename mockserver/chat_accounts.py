@@ -6,7 +6,9 @@ from typing import Any
 
 from .errors import invalid_request
 from .groups import leave
-from .history import drop_request, log
+from .history import log
+from .joinlinks import withdraw_request
+from .messages import latest_reaction
 from .service import Service
 from .state import Actor, State
 
@@ -85,17 +87,22 @@ def delete_account(service: Service, actor: Actor) -> None:
     as when an owner leaves), its join requests are withdrawn, its messages show as deleted to
     everyone and its reactions and preferences go. The account itself (its login) stays."""
     state = service.state
-    for convo_id in sorted(state.convos_of(actor.did)):
-        leave(service, state.convos[convo_id], actor.did)
+    # what others see changes first, each with its log event, while the account is still a member
     for convo_id in sorted(state.outgoing_requests.get(actor.did, {})):
-        drop_request(state, state.convos[convo_id], actor.did)
+        withdraw_request(service, actor, convo_id)
     for convo in state.convos.values():
+        shown_gone = False
         for message in convo.messages:
-            if any(r.sender == actor.did for r in message.reactions):
-                message.reactions = [r for r in message.reactions if r.sender != actor.did] or ()
+            for reaction in [r for r in message.reactions if r.sender == actor.did]:
+                message.reactions.remove(reaction)  # type: ignore[union-attr]  # it holds one: a list
+                if convo.last_reaction is not None and convo.last_reaction[1] is reaction:
+                    shown_gone = True
+                log(service, convo, "logRemoveReaction", convo.everyone(), message_id=message.id, reaction=reaction)
             if message.sender == actor.did and not message.removed:
                 message.removed = True
                 log(service, convo, "logDeleteMessage", convo.everyone(), message_id=message.id, shared=True)
-        if convo.last_reaction is not None and convo.last_reaction[1].sender == actor.did:
-            convo.last_reaction = None
+        if shown_gone:  # the reaction a convoView showed went: the newest one still there instead
+            convo.last_reaction = latest_reaction(convo)
+    for convo_id in sorted(state.convos_of(actor.did)):
+        leave(service, state.convos[convo_id], actor.did)
     state.preferences.pop(actor.did, None)

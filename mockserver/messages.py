@@ -117,7 +117,7 @@ def remove_reaction(
         if reaction.sender == caller.did and reaction.value == value:
             message.reactions.remove(reaction)  # type: ignore[union-attr]  # found in it, so a list
             if convo.last_reaction is not None and convo.last_reaction[1] == reaction:
-                convo.last_reaction = _latest_reaction(convo)
+                convo.last_reaction = latest_reaction(convo)
             log(service, convo, "logRemoveReaction", convo.everyone(), message_id=message.id, reaction=reaction)
             break
     return convo, message
@@ -139,7 +139,7 @@ def delete_for_self(service: Service, caller: Actor, convo_id: str, message_id: 
     return convo, message
 
 
-def _latest_reaction(convo: Convo) -> tuple[str, Reaction] | None:
+def latest_reaction(convo: Convo) -> tuple[str, Reaction] | None:
     """The newest reaction still in place, found from the log (recent events only)."""
     for event in reversed(convo.events[-LAST_REACTION_SCAN:]):
         if event.kind == "logAddReaction" and event.message_id is not None and event.reaction is not None:

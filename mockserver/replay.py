@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from .journal import REDACTED, SECRET_METHODS, redact
 from .lexicons import bundled
@@ -202,7 +203,10 @@ class _Replayer:
         if method == "com.atproto.server.createSession" and line.get("status") != 200 and isinstance(given, dict):
             given = {**given, "password": "not the password"}  # it failed when recorded: it must fail again
         verb = line.get("httpMethod")
-        if verb is not None:  # recorded with the wrong HTTP method
+        if isinstance(line.get("rawQuery"), str):  # a query refused as sent (bad %-escapes): sent so again
+            raw = URL(f"{url}?{line['rawQuery']}", encoded=True)
+            request = http.request(verb or ("POST" if _is_procedure(line) else "GET"), raw, headers=headers)
+        elif verb is not None:  # recorded with the wrong HTTP method
             request = http.request(verb, url, headers=headers, params=_query(line.get("params") or {}))
         elif line.get("tooLarge"):  # recorded as 413: a body as large again (bounded)
             size = min(int(line["tooLarge"]), 64 * 1024 * 1024)
@@ -216,8 +220,12 @@ class _Replayer:
         try:
             async with request as r:
                 text = await r.text()
-                body = json.loads(text) if text else None
                 status = r.status
+                body: Any
+                if r.content_type == "application/jsonl":  # an export: journaled as its line count
+                    body = {"lines": sum(1 for row in text.splitlines() if row.strip())}
+                else:
+                    body = json.loads(text) if text else None
         except aiohttp.ClientConnectionError:  # a fault dropped the connection, as it did when recorded
             return {"status": 0, "error": "ConnectionDropped", "output": None}
         if status == 200 and isinstance(body, dict) and method == "com.atproto.server.refreshSession" and actor:

@@ -325,7 +325,11 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     entry["actor"] = viewer.did if viewer else None
     if registered.auth == "refresh":
         entry["session"] = claims.get("jti")  # which session a refresh used: a replay must end the same one
-    check_query_encoding(request)
+    try:
+        check_query_encoding(request)
+    except XrpcError:
+        entry["rawQuery"] = request.raw_path.partition("?")[2]  # decoded, it is not what was sent
+        raise
     params = service.lexicons.decode_params(nsid, list(request.query.items()))
     entry["params"] = params
     body = None

@@ -169,9 +169,9 @@ class ChatMock:
         and ``blocks`` take accounts any way :meth:`resolve_in` does (Actors, scenario actors,
         handles, DIDs)."""
         spec = {_camel(k): v for k, v in traits.items()}
-        for field in ("follows", "blocks"):
-            if isinstance(spec.get(field), (list, tuple)):
-                spec[field] = [a.did if isinstance(a, (Actor, LoadedActor)) else a for a in spec[field]]
+        for part in ("follows", "blocks"):
+            if isinstance(spec.get(part), (list, tuple)):
+                spec[part] = [a.did if isinstance(a, (Actor, LoadedActor)) else a for a in spec[part]]
         if handle is not None:
             spec["handle"] = handle
 

@@ -152,6 +152,29 @@ def check(spec: Json, source: str) -> None:
         _VALID.add(id(spec))
 
 
+def _reaction_problems(where: str, message: Json) -> Iterable[str]:
+    """A scenario's reactions follow addReaction's rules: one emoji each (one grapheme, as the
+    lexicon has it), at most five different ones per account on one message."""
+    from mockserver.lexicons import bundled
+    from mockserver.messages import REACTIONS_PER_SENDER, is_emoji
+
+    per_sender: dict[str, int] = {}
+    for emoji, reactors in message.get("reactions", {}).items():
+        body = {"convoId": "x", "messageId": "x", "value": emoji}
+        problem = None
+        try:
+            bundled().validate("chat.bsky.convo.addReaction", "input", body)
+        except Exception as e:  # the mock's own 400, naming the rule
+            problem = str(getattr(e, "message", e))
+        if problem or not is_emoji(emoji):
+            yield f"{where}.reactions: {emoji!r} is not one emoji ({problem or 'addReaction refuses it'})"
+        for who in reactors:
+            per_sender[who] = per_sender.get(who, 0) + 1
+    for who, count in per_sender.items():
+        if count > REACTIONS_PER_SENDER:
+            yield f"{where}.reactions: {who} reacts {count} ways; addReaction allows {REACTIONS_PER_SENDER}"
+
+
 def is_cached(spec: Json) -> bool:
     """Whether a spec is one of the parsed files kept (so it never changes while it is kept)."""
     return any(parsed is spec for parsed in _PARSED.values())
@@ -240,6 +263,14 @@ def _references(spec: Json) -> Iterable[str]:
         for i, message in enumerate(group.get("messages", [])):
             if created and message.get("ago") and seconds(message["ago"]) > seconds(created):
                 yield f"{where}.messages[{i}].ago: sent before the group was created ({created} ago)"
+    for where, convo in [
+        *(("groups." + k, g) for k, g in spec.get("groups", {}).items()),
+        *(("directs." + k, d) for k, d in spec.get("directs", {}).items()),
+    ]:
+        for i, message in enumerate(convo.get("messages", [])):
+            yield from _reaction_problems(f"{where}.messages[{i}]", message)
+    for key in sorted(set(spec.get("groups", {})) & set(spec.get("directs", {}))):
+        yield f"directs.{key}: the key {key!r} is a group's too: convos are named by one key each"
     pairs: dict[frozenset[str], str] = {}
     for key, direct in spec.get("directs", {}).items():
         where = f"directs.{key}"

@@ -670,3 +670,57 @@ def test_integer_parameters_are_ascii_digits(api: Make, admin_http: httpx.Client
         error, message = alice.error(C + "listConvos", limit=raw)
         assert error == "InvalidRequest" and "limit" in message
     assert admin_http.get("/_mock/journal", params={"limit": 0}).json()["cursor"] == 0
+
+
+# the third hunt -------------------------------------------------------------------------------
+
+
+def test_recordings_with_an_export_and_a_bad_query_replay(tmp_path: Path) -> None:
+    def session(server: MockChatServer, http: httpx.Client) -> None:
+        a = http.post("/_mock/actors", json={"handle": "a.test"}).json()
+        b = http.post("/_mock/actors", json={"handle": "b.test"}).json()
+        headers = {"Authorization": f"Bearer {a['accessJwt']}"}
+        convo = http.get(
+            "/xrpc/chat.bsky.convo.getConvoForMembers", params={"members": b["did"]}, headers=headers
+        ).json()["convo"]["id"]
+        for text in ("one", "two"):
+            http.post(
+                "/xrpc/chat.bsky.convo.sendMessage", json={"convoId": convo, "message": {"text": text}}, headers=headers
+            ).raise_for_status()
+        export = http.get("/xrpc/chat.bsky.actor.exportAccountData", headers=headers)
+        assert export.headers["content-type"].startswith("application/jsonl") and len(export.text.splitlines()) == 2
+        bad = http.get("/xrpc/chat.bsky.convo.getLog?cursor=%FF", headers=headers)
+        assert bad.status_code == 400
+
+    replays_exactly(tmp_path, session)
+
+
+def test_a_deleted_account_s_reactions_and_requests_go_with_their_events(api: Make) -> None:
+    alice, bob, carol = api("alice"), api("bob"), api("carol")
+    convo = group(alice, bob)
+    said = alice.ok(C + "sendMessage", {"convoId": convo, "message": {"text": "hi"}})
+    bob.ok(C + "addReaction", {"convoId": convo, "messageId": said["id"], "value": "👍"})
+    link = alice.ok(G + "createJoinLink", {"convoId": convo, "joinRule": "anyone", "requireApproval": True})
+    carol.ok(G + "requestJoin", {"code": link["joinLink"]["code"]})
+    rev = alice.ok(C + "getConvo", convoId=convo)["convo"]["rev"]
+    cursor = alice.ok(C + "getLog")["cursor"]
+    bob.ok("chat.bsky.actor.deleteAccount", {})
+    carol.ok("chat.bsky.actor.deleteAccount", {})
+    kinds = [e["$type"].split("#")[1] for e in alice.ok(C + "getLog", cursor=cursor)["logs"]]
+    assert "logRemoveReaction" in kinds and "logWithdrawIncomingJoinRequest" in kinds, kinds
+    view = alice.ok(C + "getConvo", convoId=convo)["convo"]
+    assert view["rev"] > rev and "lastReaction" not in view
+    assert "joinRequestCount" not in view["kind"]
+
+
+def test_scenario_reactions_and_keys_follow_the_rules(admin_http: httpx.Client) -> None:
+    base = {"actors": {"a": {}, "b": {}}}
+    too_many = {"👍": ["a"], "❤️": ["a"], "🎉": ["a"], "😀": ["a"], "🙂": ["a"], "🔥": ["a"]}
+    for reactions in ({"a": ["b"]}, {"😀😀": ["b"]}, too_many):
+        scenario = {**base, "groups": {"g": {"owner": "a", "name": "G", "members": ["b"], "messages": [
+            {"from": "a", "text": "x", "reactions": reactions}]}}}  # fmt: skip
+        answer = admin_http.post("/_mock/scenarios/load", json={"scenario": scenario})
+        assert answer.status_code == 400 and "reactions" in answer.json()["message"], reactions
+    twice = {**base, "groups": {"k": {"owner": "a", "name": "G"}}, "directs": {"k": {"members": ["a", "b"]}}}
+    answer = admin_http.post("/_mock/scenarios/load", json={"scenario": twice})
+    assert answer.status_code == 400 and "one key each" in answer.json()["message"]
