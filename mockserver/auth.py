@@ -38,6 +38,9 @@ class Tokens:
         self._ids = ids
         self.service_did = service_did
         self._verified: dict[str, dict[str, Any]] = {}
+        self.epoch = 0
+        """Bumped whenever the state is replaced: a token carries the epoch it was issued in, and
+        one from an earlier epoch is refused (the state it was issued for is gone)."""
         """Claims of tokens whose signature was checked already (expiry and revocation are checked each time)."""
 
     def issue(self, state: State, actor: Actor) -> SessionTokens:
@@ -51,6 +54,7 @@ class Tokens:
             "jti": jti,
             "iat": now,
             "exp": now + REFRESH_TTL,
+            "epoch": self.epoch,
         }
         state.sessions[jti] = actor.did
         return SessionTokens(self.access_token(actor), self._encode(refresh))
@@ -59,6 +63,7 @@ class Tokens:
         """A refresh token for a session that exists already (no randomness, no new session)."""
         now = self._clock.timestamp()
         claims = {"scope": REFRESH_SCOPE, "sub": actor.did, "aud": self.service_did, "jti": jti, "iat": now}
+        claims["epoch"] = self.epoch
         return self._encode({**claims, "exp": now + REFRESH_TTL})
 
     def access_token(self, actor: Actor, *, expired: bool = False) -> str:
@@ -71,6 +76,7 @@ class Tokens:
             "aud": self.service_did,
             "iat": now,
             "exp": now + ACCESS_TTL,
+            "epoch": self.epoch,
         }
         return self._encode(access)
 
@@ -102,6 +108,11 @@ class Tokens:
             if len(self._verified) >= VERIFIED_CACHE:
                 self._verified.clear()
             self._verified[token] = claims
+        if claims.get("epoch") != self.epoch:
+            raise invalid_token(
+                "Token was issued before the mock's state was replaced (a reset, a scenario or a state load): "
+                "log in again"
+            )
         problem = None
         if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= self._clock.timestamp():
             problem = expired_token("Token has expired")

@@ -113,8 +113,11 @@ class Service:
         return self.journal.last_seq + self.generation
 
     def started(self, scenario: str | None = None) -> None:
-        """Record that the state was replaced (reset, scenario, dump): a new starting point."""
+        """Record that the state was replaced (reset, scenario, dump): a new starting point. Tokens
+        issued before it stop working (``Tokens.epoch``): a client polling with a cursor from the
+        old state must log in again and start over, as after any server's data is wiped."""
         self.generation += 1
+        self.tokens.epoch += 1
         self.touch()
         if self.recorders:
             from .recording import start_line

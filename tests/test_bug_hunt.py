@@ -547,6 +547,19 @@ def test_recordings_with_odd_calls_replay(tmp_path: Path) -> None:
     def session(server: MockChatServer, http: httpx.Client) -> None:
         made = http.post("/_mock/actors", json={"handle": "zed.test", "password": "pw"}).json()
         http.put("/_mock/state", json=http.get("/_mock/state").json()).raise_for_status()  # a new start line
+        # tokens from before the state was replaced are refused; the session itself is in the state,
+        # and the admin API gives a token for it again (a replay does the same)
+        stale = http.post(
+            "/xrpc/com.atproto.server.refreshSession", headers={"Authorization": f"Bearer {made['refreshJwt']}"}
+        )
+        assert stale.status_code == 401 and stale.json()["error"] == "InvalidToken"
+        jti = json.loads(base64.urlsafe_b64decode(made["refreshJwt"].split(".")[1] + "=="))["jti"]
+        again = http.post("/_mock/actors/zed.test/session", json={"session": jti}).json()
+        made = {
+            **made,
+            "refreshJwt": again["refreshJwt"],
+            "accessJwt": http.post("/_mock/actors/zed.test/token").json()["accessJwt"],
+        }
         wrong = http.post("/xrpc/com.atproto.server.createSession", json={"identifier": "zed.test", "password": "no"})
         assert wrong.status_code == 401
         assert http.post("/xrpc/chat.bsky.convo.getLog").status_code == 400

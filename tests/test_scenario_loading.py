@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from atproto.exceptions import UnauthorizedError
 from conftest import Api
 
 from mockserver import MockChatServer
@@ -78,11 +79,15 @@ def test_dump_load_round_trip_is_exact(server: MockChatServer, admin_http: httpx
     dumped = admin_http.get("/_mock/state").json()
     assert admin_http.put("/_mock/state", json=dumped).status_code == 200
     assert admin_http.get("/_mock/state").json() == dumped
+    # a token from before the state was replaced is refused: the client logs in again and starts over
+    with pytest.raises(UnauthorizedError) as stale:
+        chat.chat.bsky.convo.list_convos()
+    assert stale.value.response is not None and stale.value.response.content.error == "InvalidToken"
     # the loaded state keeps working and goes on with the same ids as the original would
-    chat.chat.bsky.convo.send_message({"convoId": convo, "message": {"text": "after"}})
+    sdk("bob.test", "password").chat.bsky.convo.send_message({"convoId": convo, "message": {"text": "after"}})
     after_one = admin_http.get("/_mock/state").json()
     admin_http.put("/_mock/state", json=dumped)
-    chat.chat.bsky.convo.send_message({"convoId": convo, "message": {"text": "after"}})
+    sdk("bob.test", "password").chat.bsky.convo.send_message({"convoId": convo, "message": {"text": "after"}})
     after_two = admin_http.get("/_mock/state").json()
     assert timeless(after_one) == timeless(after_two)
 

@@ -216,7 +216,7 @@ async def test_token_of_a_reset_account_is_invalid(
     server.reset()
     url = f"{server.url}/xrpc/com.atproto.server.getSession"
     status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
-    assert_error(status, body, 401, "InvalidToken", "account")
+    assert_error(status, body, 401, "InvalidToken", "state was replaced")
 
 
 async def test_a_bug_is_a_logged_500_without_traceback(
