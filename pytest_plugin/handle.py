@@ -49,7 +49,8 @@ class Actor:
                 raise ValueError(f"no account {self.did!r} any more (the state was reset)")
             return service.tokens.access_token(actor)
 
-        if _expires_soon(self.access_jwt, mock.server.call(lambda s: s.clock.timestamp())):
+        now, epoch = mock.server.call(lambda s: (s.clock.timestamp(), s.tokens.epoch))
+        if _stale(self.access_jwt, now, epoch):
             self.access_jwt = mock.server.call(fresh)
         return {"Authorization": f"Bearer {self.access_jwt}", **PROXY}
 
@@ -300,17 +301,18 @@ def _convo(service: Service, convo_id: str) -> Any:
     return convo
 
 
-def _expires_soon(token: str, now: float) -> bool:
-    """Whether a JWT's ``exp`` is less than a minute away on the mock's clock (read, not verified)."""
+def _stale(token: str, now: float, epoch: int) -> bool:
+    """Whether a JWT's ``exp`` is less than a minute away on the mock's clock, or it was issued
+    before the state was last replaced (read, not verified)."""
     import base64
     import json
 
     try:
         payload = token.split(".")[1]
-        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
-    except (IndexError, ValueError, KeyError):
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return bool(claims["exp"] - 60 <= now or claims.get("epoch") != epoch)
+    except (IndexError, ValueError, KeyError, TypeError):
         return True
-    return bool(exp - 60 <= now)
 
 
 def _did_handle(actor: StateActor) -> tuple[str, str]:

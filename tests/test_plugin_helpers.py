@@ -195,3 +195,22 @@ def test_a_scenario_load_starts_from_a_known_clock(pytester: pytest.Pytester) ->
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_headers_survive_a_scenario_load_that_keeps_the_account(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import httpx
+
+        def test_it(chat_mock):
+            did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+            alice = chat_mock.create_actor("alice.test", did=did)
+            url = chat_mock.url + "/xrpc/chat.bsky.convo.listConvos"
+            chat_mock.load_scenario({"actors": {"alice": {"did": did}, "bob": {}}})
+            stale = httpx.get(url, headers=alice.fixed_headers)
+            assert stale.status_code == 401 and stale.json()["error"] == "InvalidToken"
+            assert httpx.get(url, headers=alice.headers).status_code == 200
+        """,
+    )
+    result.assert_outcomes(passed=1)
