@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from .profiles import associated, viewer_state
+from .profiles import profile_view_basic
 from .service import Service
 from .state import Actor, Convo, JoinLink, JoinRequest, LogEvent, Member, Message, State
 
@@ -31,18 +31,7 @@ def profile_basic(
     actor = state.actors.get(did)
     if actor is None:
         return {"did": did, "handle": "handle.invalid"}
-    view: Json = {
-        "did": actor.did,
-        "handle": actor.handle,
-        "displayName": actor.display_name,
-        "associated": associated(actor),
-        "viewer": viewer_state(actor, viewer),
-        "labels": [],
-        "createdAt": actor.created_at,
-        "chatDisabled": actor.status != "active",
-    }
-    if actor.avatar:
-        view["avatar"] = actor.avatar
+    view: Json = {**profile_view_basic(actor, viewer), "chatDisabled": actor.status != "active"}
     if convo is not None and not convo.direct:
         member = convo.members.get(did)
         if member is not None:

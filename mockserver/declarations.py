@@ -44,6 +44,14 @@ def cid(value: Json) -> str:
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
 
 
+def check_write(state: State, caller: Actor, given: Json) -> None:
+    """A putRecord or deleteRecord body: it must name the caller's own declaration (the mock
+    keeps no other record), and cannot swap on a commit (the mock keeps none)."""
+    check_place(state, caller, given["repo"], given["collection"], given["rkey"])
+    if "swapCommit" in given:
+        raise invalid_request("swapCommit is not supported: the mock keeps no repository commits")
+
+
 def check_place(state: State, caller: Actor, repo: str, collection: str, rkey: str) -> None:
     """The caller may write only its own declaration: the mock keeps no other record."""
     target = state.find_actor(repo)

@@ -88,7 +88,7 @@ def rejoin(service: Service, convo: Convo, did: str, *, status: str) -> Member:
 def reachable(state: State, convo: Convo, viewer: Actor) -> bool:
     """Whether the other one of a direct convo is there to talk to: not gone, no block either way."""
     other = state.actors.get(next((did for did in convo.pair if did != viewer.did), ""))
-    if other is None or other.status in ("deactivated", "takendown"):
+    if other is None or other.gone:
         return False
     return not (other.blocks_did(viewer.did) or viewer.blocks_did(other.did))
 

@@ -74,20 +74,9 @@ def profile_view(actor: Actor, viewer: Actor | None) -> Json:
 
 def profile_view_detailed(state: State, actor: Actor, viewer: Actor | None) -> Json:
     """``app.bsky.actor.defs#profileViewDetailed``."""
-    followers = len(state.followers.get(actor.did, ()))
-    view: Json = {
-        "did": actor.did,
-        "handle": actor.handle,
-        "displayName": actor.display_name,
-        "associated": associated(actor),
-        "followersCount": followers,
+    return {
+        **profile_view(actor, viewer),
+        "followersCount": len(state.followers.get(actor.did, ())),
         "followsCount": len(actor.follows),
         "postsCount": 0,
-        "indexedAt": actor.created_at,
-        "createdAt": actor.created_at,
-        "viewer": viewer_state(actor, viewer),
-        "labels": [],
     }
-    if actor.avatar:
-        view["avatar"] = actor.avatar
-    return view

@@ -41,15 +41,23 @@ def require_unlocked(convo: Convo) -> None:
         raise fail("ConvoLocked", f"The group is locked ({how})")
 
 
+def reachable(state: State, caller: Actor, did: str, purpose: str) -> Actor:
+    """The account ``did`` if the caller can reach it, else the first of the errors a group
+    invite and a new direct chat share: ``RecipientNotFound`` (none, or gone), ``BlockedActor``
+    (it blocked the caller: checked first, as the app explains it), ``BlockedSubject``."""
+    other = state.actors.get(did)
+    if other is None or other.gone:
+        raise fail("RecipientNotFound", f"No account {did} {purpose}")
+    if other.blocks_did(caller.did):
+        raise fail("BlockedActor", f"{other.handle} has blocked you")
+    if caller.blocks_did(did):
+        raise fail("BlockedSubject", f"You have blocked {other.handle}")
+    return other
+
+
 def check_invitee(state: State, inviter: Actor, did: str) -> Actor:
     """Whether ``inviter`` may put ``did`` in a group; the invitee, or the first rule it breaks."""
-    invitee = state.actors.get(did)
-    if invitee is None or invitee.status in ("deactivated", "takendown"):
-        raise fail("RecipientNotFound", f"No account {did} to add")
-    if invitee.blocks_did(inviter.did):
-        raise fail("BlockedActor", f"{invitee.handle} has blocked you")
-    if inviter.blocks_did(did):
-        raise fail("BlockedSubject", f"You have blocked {invitee.handle}")
+    invitee = reachable(state, inviter, did, "to add")
     if invitee.group_invites == "none":
         raise fail("UserForbidsGroups", f"{invitee.handle} does not accept group invites")
     if invitee.group_invites == "following" and not invitee.follows_did(inviter.did):
@@ -65,13 +73,7 @@ def check_recipient(state: State, caller: Actor, did: str, *, new_convo: bool) -
     """Whether ``caller`` may chat directly with ``did``: the recipient, or the first rule it breaks
     (the errors of getConvoForMembers). A convo that exists already is not refused for the
     recipient's declaration: it applies to new convos only."""
-    other = state.actors.get(did)
-    if other is None or other.status in ("deactivated", "takendown"):
-        raise fail("RecipientNotFound", f"No account {did} to chat with")
-    if other.blocks_did(caller.did):
-        raise fail("BlockedActor", f"{other.handle} has blocked you")
-    if caller.blocks_did(did):
-        raise fail("BlockedSubject", f"You have blocked {other.handle}")
+    other = reachable(state, caller, did, "to chat with")
     if new_convo and other.incoming == "none":
         raise fail("MessagesDisabled", f"{other.handle} does not take direct messages")
     if new_convo and other.incoming == "following" and not other.follows_did(caller.did):
@@ -84,7 +86,7 @@ def check_direct_send(state: State, caller: Actor, convo: Convo) -> None:
     matches on (sendMessage lists no error names for these: each is an ``InvalidRequest``)."""
     other_did = next((did for did in convo.pair if did != caller.did), None)
     other = state.actors.get(other_did or "")
-    if other is None or other.status in ("deactivated", "takendown"):
+    if other is None or other.gone:
         raise invalid_request("recipient does not exist")
     if other.blocks_did(caller.did) or caller.blocks_did(other.did):
         raise invalid_request(BLOCKED)

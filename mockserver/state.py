@@ -36,6 +36,11 @@ class Actor:
     no one share the one empty frozenset (two empty sets per account were 43 MB at 100,000)."""
 
     @property
+    def gone(self) -> bool:
+        """Deactivated or taken down: no one can reach it (a suspended account is still there)."""
+        return self.status in ("deactivated", "takendown")
+
+    @property
     def incoming(self) -> str:
         """Who may start a direct chat with this account: an unset declaration means ``following``."""
         return self.allow_incoming or "following"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
+from atproto.exceptions import BadRequestError
 
 from mockserver import MockChatServer
 from mockserver.xrpc import METHODS, Call, Method
@@ -156,3 +159,43 @@ def dump(server: MockChatServer) -> Json:
         actors = client.get("/_mock/actors").json()
         convos = client.get("/_mock/convos").json()
     return {"actors": actors, "convos": convos}
+
+
+@contextmanager
+def unchanged(server: MockChatServer) -> Iterator[None]:
+    """Assert that the block changes nothing: the admin view and the whole state dump (log events,
+    per-member deletions, preferences) are the same after it. The id generator's position is left
+    out: a refused call promises no write, not no draw."""
+
+    def now() -> tuple[Json, Json]:
+        full = server.dump()
+        full.pop("ids", None)
+        return dump(server), full
+
+    before = now()
+    yield
+    assert now() == before, "a refused call changed the state"
+
+
+def sdk_error(call: Callable[[], Any]) -> tuple[str, str]:
+    """Run an atproto SDK call that must fail with a 400; (error name, message)."""
+    with pytest.raises(BadRequestError) as info:
+        call()
+    response = info.value.response
+    assert response is not None
+    return response.content.error, response.content.message
+
+
+def patch(admin_http: httpx.Client, who: Api, **fields: Any) -> None:
+    """Change an actor through the admin API."""
+    response = admin_http.patch(f"/_mock/actors/{who.did}", json=fields)
+    assert response.status_code == 200, response.text
+
+
+def comparable(state: Json) -> Json:
+    """A dump with what a replay cannot carry over (passwords, the clock's offset) taken out."""
+    out: Json = json.loads(json.dumps(state))
+    for actor in out["actors"]:
+        actor["password"] = "-"
+    out.pop("clockOffset")
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SSL, Api, dump
+from conftest import SSL, Api, comparable, dump
 
 from mockserver import MockChatServer
 from mockserver.recording import FileRecorder, read
@@ -199,14 +199,6 @@ def test_a_former_owner_gets_no_more_events(api: Make) -> None:
 
 
 # 6 -------------------------------------------------------------------------------------------
-
-
-def comparable(state: Json) -> Json:
-    out = json.loads(json.dumps(state))
-    for actor in out["actors"]:
-        actor["password"] = "-"
-    out.pop("clockOffset")
-    return out
 
 
 def record(tmp_path: Path, session: Callable[[MockChatServer, httpx.Client], None]) -> tuple[list[Json], Json, Path]:

@@ -6,14 +6,12 @@ resolution, what is not served (501) and ``GET /_mock/methods``; through plain H
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from atproto.exceptions import BadRequestError
-from conftest import SSL, Api, dump
+from conftest import SSL, Api, patch, sdk_error, unchanged
 
 from mockserver import MockChatServer
 
@@ -33,36 +31,9 @@ MEMBER_LIMIT = 50
 # ---------------------------------------------------------------- helpers
 
 
-@contextmanager
-def unchanged(server: MockChatServer) -> Iterator[None]:
-    """Assert that the block changes nothing (the admin view and the whole dump but the id generator)."""
-
-    def now() -> tuple[Json, Json]:
-        full = server.dump()
-        full.pop("ids", None)
-        return dump(server), full
-
-    before = now()
-    yield
-    assert now() == before, "a refused call changed the state"
-
-
 def at(cursor: str | None) -> Json:
     """The cursor parameter, when there is one."""
     return {"cursor": cursor} if cursor else {}
-
-
-def sdk_error(call: Callable[[], Any]) -> tuple[str, str]:
-    with pytest.raises(BadRequestError) as info:
-        call()
-    response = info.value.response
-    assert response is not None
-    return response.content.error, response.content.message
-
-
-def patch(admin_http: httpx.Client, who: Api, **fields: Any) -> None:
-    response = admin_http.patch(f"/_mock/actors/{who.did}", json=fields)
-    assert response.status_code == 200, response.text
 
 
 def send(who: Api, convo_id: str, text: str = "hi", **extra: Any) -> Json:

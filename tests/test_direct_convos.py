@@ -5,15 +5,13 @@ and counts, sendMessageBatch and deleteMessageForSelf, through plain HTTP and th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from atproto.exceptions import BadRequestError
-from conftest import Api, dump
+from conftest import Api, patch, sdk_error, unchanged
 
 from mockserver import MockChatServer
 
@@ -34,40 +32,9 @@ FOLLOW = "recipient requires incoming messages to come from someone they follow"
 # ---------------------------------------------------------------- helpers
 
 
-@contextmanager
-def unchanged(server: MockChatServer) -> Iterator[None]:
-    """Assert that the block changes nothing: the admin view and the whole state dump (log events,
-    per-member deletions, preferences) are the same after it. The id generator's position is left
-    out: the docs promise no write, not no draw."""
-
-    def now() -> tuple[Json, Json]:
-        full = server.dump()
-        full.pop("ids", None)
-        return dump(server), full
-
-    before = now()
-    yield
-    assert now() == before, "a refused call changed the state"
-
-
 def at(cursor: str | None) -> Json:
     """The cursor parameter, when there is one."""
     return {"cursor": cursor} if cursor else {}
-
-
-def sdk_error(call: Callable[[], Any]) -> tuple[str, str]:
-    """Run an SDK call that must fail with a 400; (error name, message)."""
-    with pytest.raises(BadRequestError) as info:
-        call()
-    response = info.value.response
-    assert response is not None
-    return response.content.error, response.content.message
-
-
-def patch(admin_http: httpx.Client, who: Api, **fields: Any) -> None:
-    """Change an actor through the admin API."""
-    response = admin_http.patch(f"/_mock/actors/{who.did}", json=fields)
-    assert response.status_code == 200, response.text
 
 
 def direct(caller: Api, other: Api) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,22 +15,13 @@ import pytest
 import yaml
 from atproto import Client
 from atproto.exceptions import BadRequestError
-from conftest import SSL
+from conftest import SSL, comparable
 
 from mockserver import MockChatServer
 from mockserver.recording import FileRecorder, read
 from mockserver.replay import replay
 
 Json = dict[str, Any]
-
-
-def comparable(state: Json) -> Json:
-    """A dump with what a replay cannot carry over (passwords, the clock's offset) taken out."""
-    out = json.loads(json.dumps(state))
-    for actor in out["actors"]:
-        actor["password"] = "-"
-    out.pop("clockOffset")
-    return out
 
 
 def session(server: MockChatServer) -> None:

@@ -17,8 +17,7 @@ Json = dict[str, Any]
 
 def _page(call: Call, subject: Actor, dids: list[str], key: str) -> Json:
     state = call.service.state
-    gone = ("deactivated", "takendown")
-    shown = sorted(did for did in dids if did in state.actors and state.actors[did].status not in gone)
+    shown = sorted(did for did in dids if did in state.actors and not state.actors[did].gone)
     after = cursors.decode(call.params.get("cursor"))
     if after is not None:
         shown = [did for did in shown if did > after]
@@ -50,7 +49,7 @@ def search_actors_typeahead(call: Call) -> Json:
     found = []
     if term:
         for actor in state.actors.values():
-            if actor.status in ("deactivated", "takendown"):
+            if actor.gone:
                 continue
             words = [actor.handle, *actor.display_name.lower().split()]
             if any(word.startswith(term) for word in words) or actor.display_name.lower().startswith(term):

@@ -17,9 +17,7 @@ def put_record(call: Call) -> Json:
     """Create or replace the caller's declaration."""
     assert call.input is not None
     i = call.input
-    declarations.check_place(call.service.state, call.actor, i["repo"], i["collection"], i["rkey"])
-    if "swapCommit" in i:
-        raise invalid_request("swapCommit is not supported: the mock keeps no repository commits")
+    declarations.check_write(call.service.state, call.actor, i)
     value = declarations.checked(call.service.lexicons, i["record"])
     declarations.check_swap(call.actor, i.get("swapRecord"), "swapRecord" in i)
     stored = declarations.put(call.actor, value)
@@ -31,9 +29,7 @@ def delete_record(call: Call) -> Json:
     """Delete the caller's declaration (deleting one that is not there is fine)."""
     assert call.input is not None
     i = call.input
-    declarations.check_place(call.service.state, call.actor, i["repo"], i["collection"], i["rkey"])
-    if "swapCommit" in i:
-        raise invalid_request("swapCommit is not supported: the mock keeps no repository commits")
+    declarations.check_write(call.service.state, call.actor, i)
     declarations.check_swap(call.actor, i.get("swapRecord"), "swapRecord" in i)
     declarations.delete(call.actor)
     return {}

@@ -3,35 +3,7 @@
 // getLog({}) once for the cursor, then polls with the highest rev seen, comparing revs as text;
 // history seeded with an event's rev; $type on every message; join link embeds per viewer; the
 // error texts the app matches on. Usage: node app_poll.mjs http://127.0.0.1:PORT
-import { AtpAgent } from '@atproto/api'
-
-const url = process.argv[2]
-if (!url) {
-  console.error('usage: node app_poll.mjs BASE_URL')
-  process.exit(2)
-}
-const DEFS = 'chat.bsky.convo.defs#'
-let passed = 0
-let failed = 0
-function check(name, ok, detail = '') {
-  if (ok) passed++
-  else failed++
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok || !detail ? '' : ': ' + detail}`)
-}
-async function admin(method, path, body) {
-  const r = await fetch(`${url}/_mock/${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`)
-  return r.json()
-}
-async function chatAs(handle) {
-  const agent = new AtpAgent({ service: url })
-  await agent.login({ identifier: handle, password: 'pw' })
-  return agent.withProxy('bsky_chat', 'did:web:api.bsky.chat')
-}
+import { DEFS, admin, chatAs, check, done } from './lib.mjs'
 
 // MessagesEventBus: init() then poll()
 class Bus {
@@ -147,5 +119,4 @@ try {
   check("suspended sender: message is exactly 'Account is disabled'", e.message === 'Account is disabled', e.message)
 }
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed === 0 ? 0 : 1)
+done()

@@ -1,45 +1,11 @@
 // Walks a group life with @atproto/api against a running bsky-chat-mock and checks that the
 // typed errors are the right classes. Usage: node check.mjs http://127.0.0.1:PORT
-import { AtpAgent, ChatBskyConvoSendMessage, ChatBskyGroupRequestJoin, ChatBskyConvoLeaveConvo } from '@atproto/api'
+import { ChatBskyConvoSendMessage, ChatBskyGroupRequestJoin, ChatBskyConvoLeaveConvo } from '@atproto/api'
+import { admin, chatAs, check, done, refused } from './lib.mjs'
 
-const url = process.argv[2]
-if (!url) {
-  console.error('usage: node check.mjs BASE_URL')
-  process.exit(2)
-}
-let passed = 0
-let failed = 0
-function check(name, ok, detail = '') {
-  if (ok) passed++
-  else failed++
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok || !detail ? '' : ': ' + detail}`)
-}
-async function admin(path, body) {
-  const r = await fetch(`${url}/_mock/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  })
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`)
-  return r.json()
-}
-async function chatAs(handle) {
-  const agent = new AtpAgent({ service: url })
-  await agent.login({ identifier: handle, password: 'pw' })
-  return agent.withProxy('bsky_chat', 'did:web:api.bsky.chat')
-}
-async function refused(name, promise, errorClass) {
-  try {
-    await promise
-    check(name, false, 'did not fail')
-  } catch (e) {
-    check(name, e instanceof errorClass, `got ${e?.constructor?.name}: ${e?.error} ${e?.message}`)
-  }
-}
-
-await admin('reset')
+await admin('POST', 'reset')
 const [alice, bob, carol] = await Promise.all(
-  ['ts-alice', 'ts-bob', 'ts-carol'].map((h) => admin('actors', { handle: `${h}.test`, password: 'pw' })),
+  ['ts-alice', 'ts-bob', 'ts-carol'].map((h) => admin('POST', 'actors', { handle: `${h}.test`, password: 'pw' })),
 )
 const a = await chatAs('ts-alice.test')
 const c = await chatAs('ts-carol.test')
@@ -85,5 +51,4 @@ await refused(
 const locked = await c.chat.bsky.convo.getConvo({ convoId })
 check('lockStatus is locked', locked.data.convo.kind?.lockStatus === 'locked')
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed === 0 ? 0 : 1)
+done()

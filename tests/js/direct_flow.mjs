@@ -3,51 +3,9 @@
 // message, batches, deleting for oneself, the typed errors of getConvoForMembers and addReaction,
 // the send-time texts the app matches on, getStatus and the notification preferences.
 // Usage: node direct_flow.mjs http://127.0.0.1:PORT
-import { AtpAgent, ChatBskyConvoAddReaction, ChatBskyConvoGetConvoForMembers } from '@atproto/api'
+import { ChatBskyConvoAddReaction, ChatBskyConvoGetConvoForMembers } from '@atproto/api'
+import { DEFS, admin, chatAs, check, done, refused, refusedWithText } from './lib.mjs'
 
-const url = process.argv[2]
-if (!url) {
-  console.error('usage: node direct_flow.mjs BASE_URL')
-  process.exit(2)
-}
-const DEFS = 'chat.bsky.convo.defs#'
-let passed = 0
-let failed = 0
-function check(name, ok, detail = '') {
-  if (ok) passed++
-  else failed++
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok || !detail ? '' : ': ' + detail}`)
-}
-async function admin(method, path, body) {
-  const r = await fetch(`${url}/_mock/${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`)
-  return r.json()
-}
-async function chatAs(handle) {
-  const agent = new AtpAgent({ service: url })
-  await agent.login({ identifier: handle, password: 'pw' })
-  return agent.withProxy('bsky_chat', 'did:web:api.bsky.chat')
-}
-async function refused(name, promise, errorClass) {
-  try {
-    await promise
-    check(name, false, 'did not fail')
-  } catch (e) {
-    check(name, e instanceof errorClass, `got ${e?.constructor?.name}: ${e?.error} ${e?.message}`)
-  }
-}
-async function refusedWithText(name, promise, text) {
-  try {
-    await promise
-    check(name, false, 'did not fail')
-  } catch (e) {
-    check(name, e.message === text, `got ${e?.constructor?.name}: ${e?.error} ${JSON.stringify(e?.message)}`)
-  }
-}
 const same = (x, y) => JSON.stringify(x) === JSON.stringify(y)
 const ids = (convos) => convos.map((c) => c.id)
 
@@ -228,5 +186,4 @@ check('getPreferences reads them back', same([read.chatRequest.include, read.cha
 const bobs = (await b.chat.bsky.notification.getPreferences({})).data.preferences
 check("and they are the caller's alone", bobs.chatRequest.include === 'all', JSON.stringify(bobs))
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed === 0 ? 0 : 1)
+done()
