@@ -165,4 +165,25 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     app.router.add_get("/favicon.ico", _no_icon)
     if service.config.admin:
         admin.add_routes(app)
+    if service.config.plc_url:
+        from .network import Network
+
+        config = service.config
+        assert config.plc_url is not None
+        service.network = Network(service, config.plc_url, config.service_did, config.service_url)
+        app.router.add_get("/.well-known/did.json", _did_document)
+        app.on_cleanup.append(_close_network)
     return app
+
+
+async def _did_document(request: web.Request) -> web.Response:
+    """Chat service mode: the mock's DID document, as a PDS resolves it to forward chat calls."""
+    network = request.app[SERVICE_KEY].network
+    assert network is not None
+    return xrpc.json_response(network.did_document())
+
+
+async def _close_network(app: web.Application) -> None:
+    network = app[SERVICE_KEY].network
+    if network is not None:
+        await network.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -45,6 +47,19 @@ def _seed(text: str) -> int:
     if not text.isascii() or not text.isdigit() or int(text) >= SEED_MAX:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {SEED_MAX - 1}, got {text!r}")
     return int(text)
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"must be an http:// or https:// URL, got {text!r}")
+    return text.rstrip("/")
+
+
+def _did(text: str) -> str:
+    if not re.fullmatch(r"did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-]", text):
+        raise argparse.ArgumentTypeError(f"must be a DID such as did:web:localhost%3A2584, got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +121,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow browser calls from ORIGIN (repeatable; default: any origin)",
     )
+    pds = serve.add_argument_group(
+        "chat service mode", "serve as the chat service of a real PDS (docs/pds.md): --plc-url turns it on"
+    )
+    pds.add_argument(
+        "--plc-url",
+        type=_http_url,
+        metavar="URL",
+        help="PLC directory to resolve callers' DIDs with; accept service-auth JWTs forwarded by a PDS",
+    )
+    pds.add_argument(
+        "--service-did",
+        type=_did,
+        metavar="DID",
+        help="the mock's service DID, the 'aud' of the tokens it accepts (default: did:web:localhost%%3APORT)",
+    )
+    pds.add_argument(
+        "--service-url",
+        type=_http_url,
+        metavar="URL",
+        help="the endpoint its DID document names (default: from a did:web DID, http for localhost)",
+    )
     commands.add_parser("scenarios", help="list the built-in scenarios with their descriptions")
     commands.add_parser("methods", help="list the XRPC methods served, and the chat.bsky methods that are not")
     check = commands.add_parser("check", help="check a scenario file and say what is wrong with it")
@@ -136,6 +172,9 @@ async def serve(args: argparse.Namespace) -> None:
         admin=not args.no_admin,
         admin_token=args.admin_token,
         cors_origins=tuple(args.cors_origin or ["*"]),
+        plc_url=args.plc_url,
+        service_did=args.service_did,
+        service_url=args.service_url,
     )
     server = MockChatServer(args.host, args.port, config=config)
     log = logging.getLogger("mockserver")
@@ -165,6 +204,9 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
         if not args.no_admin:
             log.info("state page: %s/_mock/", server.url)
+        network = server.service.network
+        if network is not None:
+            log.info("chat service mode: %s at %s (DIDs resolved by %s)", network.did, network.url, args.plc_url)
         await stop.wait()
     finally:
         await server.stop_async()
@@ -173,8 +215,13 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m mockserver``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "serve":
+        if (args.service_did or args.service_url) and not args.plc_url:
+            parser.error("--service-did and --service-url belong to chat service mode: give --plc-url too")
+        if args.service_did and not args.service_did.startswith("did:web:") and not args.service_url:
+            parser.error(f"{args.service_did} is not a did:web DID: give --service-url, the URL it is served at")
         logging.basicConfig(
             stream=sys.stderr,
             level=args.log_level,

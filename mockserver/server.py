@@ -101,6 +101,8 @@ class MockChatServer:
             raise
         self._port = int(runner.addresses[0][1])
         self._runner = runner
+        if self.service.network is not None:
+            self.service.network.bind(self._port)
 
     async def stop_async(self) -> None:
         """Stop listening and close every connection."""

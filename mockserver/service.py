@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -17,6 +17,9 @@ from .ids import SEED_MAX, Ids
 from .journal import Journal
 from .lexicons import Lexicons, bundled
 from .state import State
+
+if TYPE_CHECKING:
+    from .network import Network
 
 SERVICE_DID = "did:web:bsky-chat-mock.test"
 MAX_BODY = 1024 * 1024
@@ -39,6 +42,12 @@ class Config:
     """When set, admin calls need ``Authorization: Bearer <admin_token>``."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call from a browser (``*``: any)."""
+    plc_url: str | None = None
+    """Chat service mode: the PLC directory that resolves callers' DIDs (see network.py)."""
+    service_did: str | None = None
+    """Chat service mode: the mock's service DID (default ``did:web:localhost%3APORT``)."""
+    service_url: str | None = None
+    """Chat service mode: the URL its DID document names (default: from the DID, or the port)."""
 
 
 class Service:
@@ -76,6 +85,8 @@ class Service:
         """What that scenario made (its actors, convo ids and codes by key), for the admin API."""
         self.reloader: Callable[[], Any] | None = None
         """Loads the last scenario again; set by the scenario loader, cleared by a reset."""
+        self.network: Network | None = None
+        """Chat service mode's link to the PLC and the PDSes (None in standalone mode)."""
 
     def reset(self) -> None:
         """Empty the state and the faults, forget the scenario, restart the seeded ids, and put

@@ -17,10 +17,12 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from aiohttp import web
 
+from . import service_auth
 from .clock import iso
 from .errors import XrpcError, invalid_request, invalid_token
 from .lexicons import Lexicons
 from .service import Service
+from .service_auth import foreign_session_type, is_service_token
 from .state import Actor
 
 log = logging.getLogger("mockserver")
@@ -240,12 +242,27 @@ def _empty_object(raw: bytes) -> bool:
         return False
 
 
-def authenticate(request: web.Request, service: Service, mode: AuthMode) -> tuple[Actor | None, Json]:
-    """The caller for a method's auth mode (401 when a required token is missing or bad)."""
+async def authenticate(request: web.Request, service: Service, mode: AuthMode, nsid: str) -> tuple[Actor | None, Json]:
+    """The caller for a method's auth mode (401 when a required token is missing or bad). In chat
+    service mode a service-auth JWT forwarded by a PDS is taken too, beside the mock's own tokens."""
     header = request.headers.get("Authorization")
     if mode == "none" or (mode == "optional" and not header):
         return None, {}
     scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
+    kind, _, token = (header or "").partition(" ")
+    token = token.strip()
+    if scope == "access" and kind.lower() == "bearer" and token.isascii() and is_service_token(token):
+        if service.network is None:
+            raise invalid_token(
+                "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
+                "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
+            )
+        actor = await service.network.caller(token, nsid)
+        return actor, {"iss": actor.did}
+    if service.network is not None and scope == "access":
+        typ = foreign_session_type(token, service.tokens.service_did)
+        if typ is not None:
+            raise service_auth.bad("BadJwtType", f'Invalid jwt type "{typ}"')
     return service.tokens.verify(service.state, header, scope)
 
 
@@ -318,7 +335,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         entry["httpMethod"] = request.method  # so a replay sends the same wrong verb
         raise invalid_request(f"{nsid} is a {defn['type']}: use {verb}, not {request.method}")
     try:
-        viewer, claims = authenticate(request, service, registered.auth)
+        viewer, claims = await authenticate(request, service, registered.auth, nsid)
     except XrpcError as e:
         entry["actor"] = e.did  # an expired or revoked token still says whose it is
         raise
@@ -342,6 +359,8 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
             raise
         entry["input"] = body
         entry[BODY_BYTES] = size
+    if service.network is not None:  # accounts the call names that the mock has not met yet
+        await service.network.learn([*params.values(), *(body or {}).values()])
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})}, entry)
     if viewer is not None:
