@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test example ts-check lint bench dist clean
+.PHONY: serve test example ts-check lint bench dist clean pds pds-install
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(BIN)/bsky-chat-mock serve $(ARGS)
+
+# chat service mode for real (docs/pds.md): a PLC on 2582, a PDS on 2583 and the mock on 2584
+pds: $(STAMP) pds-install
+	tests/pds/run-network.sh $(ARGS)
+
+# node 22, @atproto/pds and @did-plc/server into the ignored .cache/pds/ (tests/pds/ needs them)
+pds-install:
+	@tests/pds/install.sh >/dev/null
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

@@ -115,9 +115,12 @@ class Network:
         await self.resolver.close()
 
     # -- calls -----------------------------------------------------------------------------
-    async def caller(self, token: str, nsid: str) -> Actor:
-        """The actor a valid service-auth token speaks for (made on first sight), else a 401."""
-        did = await service_auth.verify(token, self.did, nsid, self.service.clock.timestamp(), self._key)
+    async def verify(self, token: str, nsid: str) -> str:
+        """The DID a valid service-auth token speaks for, else a 401 (nothing is written)."""
+        return await service_auth.verify(token, self.did, nsid, self.service.clock.timestamp(), self._key)
+
+    async def caller(self, did: str) -> Actor:
+        """The actor of a verified caller, made on first sight."""
         actor = await self.ensure(did)
         if actor is None:  # its key resolved a moment ago: the PDS is what failed
             raise invalid_token(f"Could not read the account {did} from its PDS")

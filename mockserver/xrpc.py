@@ -257,8 +257,7 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
                 "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
                 "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
             )
-        actor = await service.network.caller(token, nsid)
-        return actor, {"iss": actor.did}
+        return None, {"iss": await service.network.verify(token, nsid)}  # the actor is met once the input is checked
     if service.network is not None and scope == "access":
         typ = foreign_session_type(token, service.tokens.service_did)
         if typ is not None:
@@ -339,7 +338,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
     except XrpcError as e:
         entry["actor"] = e.did  # an expired or revoked token still says whose it is
         raise
-    entry["actor"] = viewer.did if viewer else None
+    entry["actor"] = viewer.did if viewer else claims.get("iss")
     if registered.auth == "refresh":
         entry["session"] = claims.get("jti")  # which session a refresh used: a replay must end the same one
     try:
@@ -359,7 +358,9 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
             raise
         entry["input"] = body
         entry[BODY_BYTES] = size
-    if service.network is not None:  # accounts the call names that the mock has not met yet
+    if service.network is not None:  # the caller and the accounts the call names, met if they are new
+        if "iss" in claims:
+            viewer = await service.network.caller(claims["iss"])
         await service.network.learn([*params.values(), *(body or {}).values()])
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})}, entry)

@@ -259,3 +259,12 @@ def test_a_pds_session_token_sent_straight_to_the_mock_is_the_wrong_type(chat: M
                             headers={"typ": "at+jwt"})  # fmt: skip
     r = httpx.get(f"{chat.url}/xrpc/{LIST}", headers={"Authorization": f"Bearer {pds_access}"})
     assert (r.status_code, r.json()["error"]) == (401, "BadJwtType")
+
+
+def test_a_malformed_call_with_a_good_token_meets_no_one(
+    chat: MockChatServer, net: FakeNetwork, client: httpx.Client
+) -> None:
+    alice = net.add("alice")
+    r = call(client, CREATE, alice.token(aud(chat), CREATE), {"name": 5, "members": "nope"})
+    assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
+    assert alice.did not in chat.state.actors  # the input is checked before anything is written
