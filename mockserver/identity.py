@@ -51,12 +51,17 @@ def read_document(did: str, doc: Any) -> DidInfo:
     """The handle, PDS and signing key of a DID document (which must be this DID's)."""
     from atproto_core.did_doc import DidDocument, is_valid_did_doc
 
-    if not isinstance(doc, dict) or not is_valid_did_doc(doc):
-        raise Unresolvable(f"{did}: not a DID document")
-    parsed = DidDocument.from_dict(doc)
-    if parsed.id != did:
-        raise Unresolvable(f"{did}: the document is for {parsed.id}")
-    return DidInfo(did, parsed.get_handle(), parsed.get_pds_endpoint(), parsed.get_did_key())
+    try:
+        if not isinstance(doc, dict) or not is_valid_did_doc(doc):
+            raise Unresolvable(f"{did}: not a DID document")
+        parsed = DidDocument.from_dict(doc)
+        if parsed.id != did:
+            raise Unresolvable(f"{did}: the document is for {parsed.id}")
+        return DidInfo(did, parsed.get_handle(), parsed.get_pds_endpoint(), parsed.get_did_key())
+    except Unresolvable:
+        raise
+    except Exception as e:  # the SDK's model and key errors: a document this service cannot use
+        raise Unresolvable(f"{did}: the DID document cannot be read: {e}") from None
 
 
 class Resolver:
@@ -115,7 +120,11 @@ class Resolver:
         except Unresolvable:
             self._missing[did] = time.monotonic()
             raise
-        info = read_document(did, doc)
+        try:
+            info = read_document(did, doc)
+        except Unresolvable:
+            self._missing[did] = time.monotonic()
+            raise
         self._known[did] = info
         self._missing.pop(did, None)
         return info

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import aiohttp
-
 from . import control, service_auth
 from .errors import XrpcError, invalid_token
 from .identity import DidInfo, Resolver, Unresolvable
@@ -196,7 +194,7 @@ class Network:
             self._follow(info.pds)
             try:
                 await self._read_records(repo, info.pds)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as e:
+            except Exception as e:  # a PDS that fails or answers nonsense: the account without its records
                 log.warning("could not read the records of %s from %s: %s", did, info.pds, e or type(e).__name__)
         pending, repo.pending = repo.pending or [], None
         for commit in pending:
