@@ -56,7 +56,7 @@ NOT_RUN = {
     "make test": "the whole test suite, this file included: only checked with make -n",
     "pip install": "it would install into the environment these tests run in",
     "make pds": "a PLC, a PDS and the mock until Ctrl-C: tests/pds/ starts the same network and runs these steps",
-    "curl -s -X POST localhost:2583": "an account on make pds's PDS: tests/pds/conftest.py makes its accounts so",
+    "curl -s -X POST localhost:2583": "an account on make pds's PDS: tests/pds/harness.py makes its accounts so",
 }
 """Shell commands (by prefix) the docs mean to be run that these tests do not run, and why."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +18,13 @@ from atproto import models
 from atproto.exceptions import BadRequestError
 
 from tests.network_fakes import Key
-from tests.pds.conftest import HERE, NODE, Network, Person, eventually
+from tests.pds.harness import HERE, NODE, Network, Person, eventually, start_network
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[Network]:
+    yield from start_network()
+
 
 LIST = "chat.bsky.convo.listConvos"
 

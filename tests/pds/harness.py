@@ -104,9 +104,10 @@ def eventually(check: Callable[[], bool], what: str, timeout: float = 15.0) -> N
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def network() -> Iterator[Network]:
-    """PLC + PDS (node 22) and the mock as their chat service, for the whole session."""
+def start_network() -> Iterator[Network]:
+    """PLC + PDS (node 22) and the mock as their chat service, until the generator is closed
+    (the fixture of test_through_pds.py; a module, not a conftest.py, so that the tests' own
+    ``from conftest import ...`` finds tests/conftest.py)."""
     problem = missing()
     if problem:
         message = f"{problem}: run tests/pds/install.sh (about two minutes, once)"
