@@ -81,6 +81,8 @@ def _checked_changes(state: State, lex: Lexicons, spec: Json, actor: Actor | Non
             out["allowGroupInvites"] = None  # no declaration record: no field of it either
     if "status" in spec:
         out["status"] = _choice("status", spec["status"], ACCOUNT_STATUSES)
+    if spec.get("avatar") and not lex.check_format(spec["avatar"], "uri"):
+        raise invalid_request(f"avatar must be a URI, or empty for none; got {spec['avatar']!r}")
     for field in ("password", "displayName", "avatar", "newAccount"):
         if field in spec:
             out[field] = spec[field]

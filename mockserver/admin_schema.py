@@ -16,7 +16,7 @@ ACTOR_FIELDS: Json = {
     "handle": {"type": "string", "minLength": 1, "maxLength": 253},
     "password": {"type": "string", "minLength": 1, "maxLength": 256},
     "displayName": {"type": "string", "maxGraphemes": 64, "maxLength": 640},
-    "avatar": {"type": "string", "format": "uri"},
+    "avatar": {"type": "string", "maxLength": 8192, "description": "a URI, or empty for none (checked in accounts.py)"},
     "allowIncoming": _DECLARATION,
     "allowGroupInvites": _DECLARATION,
     "status": {"type": "string", "description": "active, suspended, deactivated or takendown"},

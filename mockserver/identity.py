@@ -35,16 +35,19 @@ class DidInfo:
     """The ``#atproto_pds`` service endpoint."""
     key: str | None
     """The ``#atproto`` signing key as a ``did:key``."""
+    label_key: str | None = None
+    """The ``#atproto_label`` key (a labeler's, which signs as ``iss: DID#atproto_labeler``)."""
 
 
 def web_did_url(did: str) -> str:
-    """Where a ``did:web`` document lives: over http for localhost (as the atproto identity
-    library does in development), https for any other host."""
-    parts = [unquote(p) for p in did.removeprefix("did:web:").split(":")]
-    host = parts[0]
-    scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
-    path = "/".join(parts[1:]) + "/did.json" if len(parts) > 1 else ".well-known/did.json"
-    return f"{scheme}://{host}/{path}"
+    """Where a ``did:web`` document lives: ``/.well-known/did.json`` of its host, over http for
+    ``localhost`` (as atproto's resolver does in development), https for any other host. A
+    ``did:web`` with a path is refused, as atproto refuses it."""
+    host = unquote(did.removeprefix("did:web:"))
+    if ":" in did.removeprefix("did:web:") or "/" in host or not host:
+        raise Unresolvable(f"{did}: a did:web with a path is not supported (atproto resolves only host did:webs)")
+    scheme = "http" if host.split(":")[0] == "localhost" else "https"
+    return f"{scheme}://{host}/.well-known/did.json"
 
 
 def read_document(did: str, doc: Any) -> DidInfo:
@@ -57,11 +60,20 @@ def read_document(did: str, doc: Any) -> DidInfo:
         parsed = DidDocument.from_dict(doc)
         if parsed.id != did:
             raise Unresolvable(f"{did}: the document is for {parsed.id}")
-        return DidInfo(did, parsed.get_handle(), parsed.get_pds_endpoint(), parsed.get_did_key())
+        return DidInfo(did, parsed.get_handle(), parsed.get_pds_endpoint(), parsed.get_did_key(), _label_key(parsed))
     except Unresolvable:
         raise
     except Exception as e:  # the SDK's model and key errors: a document this service cannot use
         raise Unresolvable(f"{did}: the DID document cannot be read: {e}") from None
+
+
+def _label_key(parsed: Any) -> str | None:
+    from atproto_crypto.did import get_did_key
+
+    for method in parsed.verification_method or ():
+        if method.id in ("#atproto_label", f"{parsed.id}#atproto_label") and method.public_key_multibase:
+            return get_did_key(method.type, method.public_key_multibase)  # type: ignore[no-any-return]
+    return None
 
 
 class Resolver:
@@ -106,7 +118,11 @@ class Resolver:
         if did.startswith("did:plc:"):
             url = f"{self.plc_url}/{did}"
         elif did.startswith("did:web:"):
-            url = web_did_url(did)
+            try:
+                url = web_did_url(did)
+            except Unresolvable:
+                self._missing[did] = time.monotonic()
+                raise
         else:
             raise Unresolvable(f"{did}: only did:plc and did:web are resolved")
         try:

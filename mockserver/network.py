@@ -16,13 +16,16 @@ recorded like an admin change and a recording replays without the network.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import control, service_auth
+from .admin_schema import UPDATE_ACTOR
 from .errors import XrpcError, invalid_token
 from .identity import DidInfo, Resolver, Unresolvable
 from .service import Service
@@ -114,7 +117,7 @@ class Network:
 
     # -- calls -----------------------------------------------------------------------------
     async def verify(self, token: str, nsid: str) -> str:
-        """The DID a valid service-auth token speaks for, else a 401 (nothing is written)."""
+        """The issuer of a valid service-auth token (``DID`` or ``DID#service``), else a 401 (nothing is written)."""
         return await service_auth.verify(token, self.did, nsid, self.service.clock.timestamp(), self._key)
 
     async def caller(self, did: str) -> Actor:
@@ -124,14 +127,18 @@ class Network:
             raise invalid_token(f"Could not read the account {did} from its PDS")
         return actor
 
-    async def _key(self, did: str, fresh: bool) -> str:
+    async def _key(self, iss: str, fresh: bool) -> str:
+        did, _, service = iss.partition("#")
+        # as atproto's own services answer (the PDS's auth-verifier): a plain AuthenticationRequired
         try:
             info = await self.resolver.resolve(did, fresh=fresh)
         except Unresolvable as e:
-            raise service_auth.bad("BadJwtIss", f"could not resolve jwt iss: {e}") from None
-        if info.key is None:
-            raise service_auth.bad("BadJwtIss", f"jwt iss {did} has no atproto signing key in its DID document")
-        return info.key
+            log.info("could not resolve iss did: %s", e)
+            raise service_auth.bad("AuthenticationRequired", "could not resolve iss did") from None
+        key = info.label_key if service == "atproto_labeler" else info.key
+        if key is None:
+            raise service_auth.bad("AuthenticationRequired", "missing or bad key in did doc")
+        return key
 
     async def learn(self, values: Iterable[Any]) -> None:
         """Make actors of the accounts a call names that the mock has not met (DIDs that do not
@@ -198,15 +205,21 @@ class Network:
                 log.warning("could not read the records of %s from %s: %s", did, info.pds, e or type(e).__name__)
         pending, repo.pending = repo.pending or [], None
         for commit in pending:
-            self._commit(repo, commit)
+            self._guarded_commit(repo, commit)
         return repo
 
     async def _read_records(self, repo: Repo, pds: str) -> None:
         http = self.resolver.http()
         base = pds.rstrip("/") + "/xrpc/"
-        async with http.get(base + "com.atproto.sync.getLatestCommit", params={"did": repo.did}) as r:
-            if r.status == 200:
-                repo.rev = str((await r.json()).get("rev") or "")
+        async with http.get(base + "com.atproto.sync.getRepoStatus", params={"did": repo.did}) as r:
+            if r.status == 200:  # an account deactivated or taken down before the mock met it
+                status = await r.json()
+                repo.status = "active" if status.get("active") is not False else _status(status.get("status"))
+                repo.rev = str(status.get("rev") or "")
+        if not repo.rev:
+            async with http.get(base + "com.atproto.sync.getLatestCommit", params={"did": repo.did}) as r:
+                if r.status == 200:
+                    repo.rev = str((await r.json()).get("rev") or "")
         for collection in COLLECTIONS:
             records: list[Json] = []
             cursor: str | None = None
@@ -239,8 +252,16 @@ class Network:
         if repo.pending is not None:
             repo.pending.append(commit)
             return
-        if self._commit(repo, commit):
+        if self._guarded_commit(repo, commit):
             self._sync(repo)
+
+    def _guarded_commit(self, repo: Repo, commit: Any) -> bool:
+        """Apply one commit; one the mock cannot read is logged and skipped, never raised."""
+        try:
+            return self._commit(repo, commit)
+        except Exception as e:
+            log.warning("firehose: a commit of %s could not be read: %r", repo.did, e)
+            return False
 
     def _commit(self, repo: Repo, commit: Any) -> bool:
         from atproto import CAR
@@ -275,25 +296,31 @@ class Network:
         repo = self.repos.get(did)
         if repo is None:
             return
-        repo.status = "active" if active else STATUSES.get(status or "", "deactivated")
+        repo.status = "active" if active else _status(status)
         self._sync(repo)
 
     # -- from records to actors ------------------------------------------------------------
     def _import(self, repo: Repo) -> Actor:
+        """Make the actor of ``repo`` (never refused: a field the admin API would refuse is left out)."""
         state = self.service.state
-        spec = {"did": repo.did, "handle": self._handle(repo), **self._fields(repo)}
+        fields = self._checked(repo, self._fields(repo))
         try:
-            actor, _ = control.create_actor(self.service, spec)
-        except XrpcError as e:  # a record the admin API would refuse: the account without it
-            log.warning("%s: %s; made without its profile", repo.did, e.message)
-            bare = {"did": repo.did, "handle": spec["handle"], "displayName": ""}
-            actor, _ = control.create_actor(self.service, bare)
-        # whoever already follows or blocks it, by records read before it was met
+            actor, _ = control.create_actor(self.service, {"did": repo.did, "handle": self._handle(repo), **fields})
+        except XrpcError as e:  # a state rule, such as two records that disagree: the bare account
+            log.warning("%s: %s; made without its records", repo.did, e.message)
+            actor, _ = control.create_actor(self.service, {"did": repo.did, "handle": self._handle(repo)})
+        # whoever already follows or blocks it, by records read before it was met: those edges only
         for other in self.repos.values():
-            if other.did == repo.did or other.did not in state.actors:
+            account = state.actors.get(other.did)
+            if other.did == repo.did or account is None:
                 continue
-            if repo.did in other.follows.values() or repo.did in other.blocks.values():
-                self._sync(other)
+            edges: Json = {}
+            if repo.did in other.follows.values() and repo.did not in account.follows:
+                edges["follows"] = sorted(account.follows | {repo.did})
+            if repo.did in other.blocks.values() and repo.did not in account.blocks:
+                edges["blocks"] = sorted(account.blocks | {repo.did})
+            if edges:
+                self._apply(account, edges)
         self.service.touch()
         log.info("met %s (%s) from %s", actor.handle, actor.did, repo.info.pds)
         return actor
@@ -304,8 +331,6 @@ class Network:
         if actor is None:
             return
         wanted = {"handle": self._handle(repo), **self._fields(repo)}
-        if "avatar" not in wanted and actor.avatar:
-            wanted["avatar"] = actor.avatar  # an avatar record taken away: the admin spec has no "none"
         current = {
             "handle": actor.handle,
             "displayName": actor.display_name,
@@ -317,16 +342,36 @@ class Network:
             "blocks": sorted(actor.blocks),
         }
         changes = {k: v for k, v in wanted.items() if current[k] != v}
-        if not changes:
-            return
+        if changes:
+            self._apply(actor, self._checked(repo, changes))
+            self.service.touch()
+
+    def _apply(self, actor: Actor, changes: Json) -> None:
+        """Change an actor as the admin API would; what it refuses is logged and left as it was."""
         try:
             control.update_actor(self.service, actor, changes)
-        except XrpcError as e:
-            log.warning("%s: could not apply its records: %s", repo.did, e.message)
-        self.service.touch()
+        except XrpcError:
+            for name, value in changes.items():  # one at a time: a refused one holds back no other
+                try:
+                    control.update_actor(self.service, actor, {name: value})
+                except XrpcError as e:
+                    log.warning("%s: could not apply %s from its records: %s", actor.did, name, e.message)
+
+    def _checked(self, repo: Repo, fields: Json) -> Json:
+        """The fields the admin API takes (a display name too long, say, is left out)."""
+        kept: Json = {}
+        for name, value in fields.items():
+            try:
+                control.checked_actor_spec({name: value}, UPDATE_ACTOR)
+            except XrpcError as e:
+                log.warning("%s: its %s is not taken: %s", repo.did, name, e.message)
+            else:
+                kept[name] = value
+        return kept
 
     def _handle(self, repo: Repo) -> str:
-        """The handle its document claims, when it is a valid one no other actor has."""
+        """The handle its document claims, when it is a valid one no other actor has; else the
+        one it has, or one made from its DID (``<id>.invalid``)."""
         state = self.service.state
         handle = (repo.info.handle or "").lower()
         owner = state.handles.get(handle)
@@ -335,28 +380,34 @@ class Network:
         actor = state.actors.get(repo.did)
         if actor is not None:
             return actor.handle
-        return f"{repo.did.rsplit(':', 1)[-1][:40].lower()}.invalid"
+        label = re.sub(r"[^a-z0-9-]+", "-", unquote(repo.did.rsplit(":", 1)[-1]).lower()).strip("-")[:63].strip("-")
+        fallback = f"{label}.invalid"
+        if not label or not self.service.lexicons.check_format(fallback, "handle") or fallback in state.handles:
+            fallback = f"h{hashlib.sha256(repo.did.encode()).hexdigest()[:20]}.invalid"
+        return fallback
 
     def _fields(self, repo: Repo) -> Json:
         """An admin spec of what the records say (follows and blocks of accounts the mock knows)."""
         known = self.service.state.actors
         profile = repo.profile or {}
         name = profile.get("displayName")
-        fields: Json = {
-            "displayName": name if isinstance(name, str) else "",
-            "status": repo.status,
-            "follows": sorted({d for d in repo.follows.values() if d in known and d != repo.did}),
-            "blocks": sorted({d for d in repo.blocks.values() if d in known and d != repo.did}),
-        }
-        avatar = _avatar(repo, profile.get("avatar"))
-        if avatar:
-            fields["avatar"] = avatar
         declaration = repo.declaration
         incoming = declaration.get("allowIncoming") if declaration else None
         invites = declaration.get("allowGroupInvites") if declaration else None
-        fields["allowIncoming"] = incoming if incoming in DECLARATION_VALUES else ("following" if declaration else None)
-        fields["allowGroupInvites"] = invites if declaration and invites in DECLARATION_VALUES else None
-        return fields
+        return {
+            "displayName": name if isinstance(name, str) else "",
+            "avatar": _avatar(repo, profile.get("avatar")),  # '' for none
+            "status": repo.status,
+            "follows": sorted({d for d in repo.follows.values() if d in known and d != repo.did}),
+            "blocks": sorted({d for d in repo.blocks.values() if d in known and d != repo.did}),
+            "allowIncoming": incoming if incoming in DECLARATION_VALUES else ("following" if declaration else None),
+            "allowGroupInvites": invites if declaration and invites in DECLARATION_VALUES else None,
+        }
+
+
+def _status(status: Any) -> str:
+    """The actor status for a repository's status (``deleted`` and unknown ones: deactivated)."""
+    return STATUSES.get(status, "deactivated") if isinstance(status, str) else "deactivated"
 
 
 def _set(repo: Repo, collection: str, rkey: str, value: Any) -> None:
@@ -378,11 +429,16 @@ def _set(repo: Repo, collection: str, rkey: str, value: Any) -> None:
 
 def _avatar(repo: Repo, blob: Any) -> str:
     """The URL of a profile's avatar blob on the account's PDS ('' for none)."""
+    from atproto_core.cid import CID
+
     if not isinstance(blob, dict) or not repo.info.pds:
         return ""
     ref = blob.get("ref")
-    cid = ref.get("$link") if isinstance(ref, dict) else (str(ref) if ref is not None else None)
-    if not cid:
+    try:  # {"$link": ...} from listRecords' JSON, the CID's bytes from the firehose's DAG-CBOR
+        cid = ref.get("$link") if isinstance(ref, dict) else CID.decode(ref).encode() if ref is not None else None
+    except Exception:
+        return ""
+    if not isinstance(cid, str) or not cid.isalnum():
         return ""
     return f"{repo.info.pds.rstrip('/')}/xrpc/com.atproto.sync.getBlob?did={repo.did}&cid={cid}"
 
@@ -398,6 +454,7 @@ class Firehose:
         scheme = "wss" if parts.scheme == "https" else "ws"
         self.uri = f"{scheme}://{parts.netloc}/xrpc"
         self._client: Any = None
+        self._stopped = False
         self.task = asyncio.create_task(self._run(), name=f"firehose {pds}")
 
     async def _run(self) -> None:
@@ -424,14 +481,24 @@ class Firehose:
         async def on_error(error: BaseException) -> None:
             log.warning("firehose %s: an event could not be applied: %r", self.pds, error)
 
-        self._client = Client(base_uri=self.uri)
-        try:
-            await self._client.start(on_message, on_error)
-        except Exception as e:  # it gave up reconnecting
-            log.warning("firehose %s stopped: %r", self.pds, e)
+        delay = 0.5
+        while not self._stopped:
+            if self.cursor != getattr(self, "_cursor_at_connect", None):
+                delay = 0.5  # it was flowing: the drop is news, not a failing server
+            self._cursor_at_connect = self.cursor
+            self._client = Client(base_uri=self.uri)
+            try:  # it returns on a clean close and raises on an error frame: either way, go on after a pause
+                await self._client.start(on_message, on_error)
+                log.info("firehose %s closed; following it again from %d", self.pds, self.cursor)
+            except Exception as e:
+                log.warning("firehose %s stopped: %r; following it again from %d", self.pds, e, self.cursor)
+            if not self._stopped:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def stop(self) -> None:
         """Stop following."""
+        self._stopped = True
         if self._client is not None:
             await self._client.stop()
         self.task.cancel()

@@ -57,6 +57,9 @@ class ReplayReport:
     mismatch: Mismatch | None = None
     actors: dict[str, str] = field(default_factory=dict)
     """Handle -> DID of the accounts in the last starting state."""
+    passed_over: int = 0
+    """Calls chat service mode refused for their service-auth token (made with a PDS's or a
+    forger's key, which a replay does not hold; they changed nothing): not sent again."""
     loose: bool = False
     """The recording predates the current answer format: calls were compared by status and error only."""
 
@@ -68,6 +71,8 @@ class ReplayReport:
     def text(self) -> str:
         """A one-paragraph summary."""
         head = f"replayed {self.calls} call(s), {self.admin} admin change(s), {self.starts} starting state(s)"
+        if self.passed_over:
+            head += f", passed over {self.passed_over} refused service-auth call(s)"
         if self.loose:
             head += (
                 f" (a version 1 recording: answers compared by status and error only, as the answer format changed"
@@ -247,6 +252,11 @@ def _session_id(token: str) -> str | None:
     return jti if isinstance(jti, str) else None
 
 
+def _service_auth_refusal(line: Json) -> bool:
+    """A call chat service mode refused for its service-auth token."""
+    return bool(line.get("serviceAuth")) and line.get("status") == 401
+
+
 def _is_procedure(line: Json) -> bool:
     defn = bundled().method(line["method"]) or {}
     return defn.get("type") == "procedure"
@@ -279,6 +289,8 @@ async def replay_async(url: str, lines: list[Json], admin_token: str | None = No
                     await replayer.start(line)
                 elif line["type"] == "admin":
                     await replayer.change(line)
+                elif _service_auth_refusal(line):
+                    replayer.report.passed_over += 1
                 else:
                     got = await replayer.call(number, line)
                     replayer.report.calls += 1

@@ -1,114 +1,165 @@
 """Service-auth JWTs, as a PDS forwards chat calls with them: checked in the order and with the
-error names of atproto's own services (``@atproto/xrpc-server``'s ``verifyJwt``).
+error names of atproto's own services (``@atproto/xrpc-server``'s ``verifyJwt``: its
+``parseHeader`` and ``parsePayload`` type checks, the ``typ``, ``exp``, ``aud``, ``lxm`` and
+``iss`` checks, then the signature, malleable signatures accepted as it accepts them).
 
-Parsing and the signature check are the ``atproto`` SDK's; the claims are checked here, because
-the SDK leaves out ``typ`` and ``lxm`` and reads ``exp`` on the wall clock, not the mock's.
+The signature itself is checked by the ``atproto`` SDK against the issuer's ``did:key``.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import binascii
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+
 from .errors import XrpcError
 
-SERVICE_ALGS = ("ES256K", "ES256")
-"""The algorithms of service-auth tokens (a PDS signs with the account's atproto key)."""
 REFUSED_TYPES = ("at+jwt", "refresh+jwt", "dpop+jwt")
 """Session and proof tokens: never service-auth tokens."""
+CURVE_ORDERS = {
+    "ES256K": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141,
+    "ES256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+}
+DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
+"""atproto's DID syntax (``@atproto/syntax``), at most 2048 characters."""
 
 KeyLookup = Callable[[str, bool], Awaitable[str]]
-"""``(iss, fresh) -> did:key``; raises :class:`XrpcError` when the issuer cannot be resolved."""
+"""``(iss, fresh) -> did:key`` (``iss`` with its fragment: ``#atproto_labeler`` signs with the
+labeler's key); raises :class:`XrpcError` when the issuer cannot be resolved."""
 
 
-def bad(error: str, message: str) -> XrpcError:
+class ServiceAuthError(XrpcError):
+    """A refused service-auth token (the journal marks the call, and a replay passes over it)."""
+
+
+def bad(error: str, message: str) -> ServiceAuthError:
     """A 401 service-auth refusal."""
-    return XrpcError(error, message, 401)
+    return ServiceAuthError(error, message, 401)
 
 
-def _part(token: str, index: int) -> dict[str, Any] | None:
-    """One JSON part of a JWT (0: header, 1: claims), unverified, or None when it is not one."""
-    parts = token.split(".")
-    if len(parts) <= index:
-        return None
-    text = parts[index]
+def _json_part(text: str) -> Any:
+    """A base64url JSON part of a JWT as ``JSON.parse`` reads it (strict: no NaN, no BOM), or None."""
     try:
-        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
         return None
-    return value if isinstance(value, dict) else None
 
 
-def header_of(token: str) -> dict[str, Any] | None:
-    """A JWT's header, unverified, or None when it is not one."""
-    return _part(token, 0)
-
-
-def foreign_session_type(token: str, own_aud: str) -> str | None:
-    """The ``typ`` of a session token someone else issued (a PDS's own access token sent straight
-    to the chat service), or None: the chat service refuses those as ``BadJwtType``."""
-    header = _part(token, 0)
-    if header is None or header.get("typ") not in REFUSED_TYPES:
-        return None
-    claims = _part(token, 1) or {}
-    return None if claims.get("aud") == own_aud else str(header["typ"])
+def is_own_token(token: str, own_aud: str) -> bool:
+    """Whether a token looks like one of the mock's own session tokens (HS256, its audience):
+    those go to the mock's login, everything else, in chat service mode, to :func:`verify`."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    header, claims = _json_part(parts[0]), _json_part(parts[1])
+    return (
+        isinstance(header, dict)
+        and header.get("alg") == "HS256"
+        and isinstance(claims, dict)
+        and claims.get("aud") == own_aud
+    )
 
 
 def is_service_token(token: str) -> bool:
-    """Whether a bearer token is a service-auth JWT (signed with an account key, not a session secret)."""
-    header = header_of(token)
-    return header is not None and header.get("alg") in SERVICE_ALGS
+    """Whether a bearer token claims to be signed with an account key (ES256K or ES256)."""
+    header = _json_part(token.split(".", 1)[0])
+    return isinstance(header, dict) and header.get("alg") in CURVE_ORDERS
+
+
+def _valid_iss(iss: str) -> bool:
+    did, hash_mark, fragment = iss.partition("#")
+    if hash_mark and (not fragment or "#" in fragment):
+        return False
+    return len(did) <= 2048 and DID.fullmatch(did) is not None
+
+
+def compact_low_s(signature: bytes, alg: str) -> bytes | None:
+    """A signature as 64 bytes ``r || s`` with a low ``s``: atproto's services verify malleable
+    signatures (high ``s``, or DER encoded) too, and the SDK takes only this form."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    if len(signature) == 64:
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    else:
+        try:
+            r, s = decode_dss_signature(signature)
+        except ValueError:
+            return None
+    order = CURVE_ORDERS.get(alg)
+    if order is None or not (0 < r < order and 0 < s < order):
+        return None
+    return r.to_bytes(32, "big") + min(s, order - s).to_bytes(32, "big")
 
 
 async def verify(token: str, own_did: str, lxm: str, now: float, key: KeyLookup) -> str:
-    """The issuer DID of a valid service-auth token for method ``lxm``, else a 401 named as
+    """The issuer (``DID`` or ``DID#service``) of a valid service-auth token for method ``lxm``, else a 401 named as
     atproto's services name it: ``BadJwt``, ``BadJwtType``, ``JwtExpired``, ``BadJwtAudience``,
     ``BadJwtLexiconMethod``, ``BadJwtIss``, ``BadJwtSignature``."""
     from atproto_crypto.did import parse_did_key
     from atproto_crypto.verify import verify_signature
-    from atproto_server.auth.jwt import parse_jwt
 
-    if token.count(".") != 2:
+    parts = token.split(".")
+    if len(parts) != 3:
         raise bad("BadJwt", "poorly formatted jwt")
-    try:
-        payload_bytes, signing_input, header, signature = parse_jwt(token)
-        payload = json.loads(payload_bytes)
-    except Exception:  # the SDK raises its own decode errors, binascii and JSON ones
-        raise bad("BadJwt", "poorly formatted jwt") from None
-    if not isinstance(payload, dict):
+    header = _json_part(parts[0])
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise bad("BadJwt", "poorly formatted jwt")
     if header.get("typ") in REFUSED_TYPES:
         raise bad("BadJwtType", f'Invalid jwt type "{header["typ"]}"')
-    exp, iss, aud = payload.get("exp"), payload.get("iss"), payload.get("aud")
-    numeric_exp = isinstance(exp, (int, float)) and not isinstance(exp, bool)
-    if not numeric_exp or not isinstance(iss, str) or not isinstance(aud, str):
+    payload = _json_part(parts[1])
+    if not isinstance(payload, dict):
         raise bad("BadJwt", "poorly formatted jwt")
-    assert isinstance(exp, (int, float))
+    exp, iss, aud = payload.get("exp"), payload.get("iss"), payload.get("aud")
+    lexicon_method, nonce = payload.get("lxm"), payload.get("nonce")
+    if (
+        not isinstance(iss, str)
+        or not isinstance(aud, str)
+        or not isinstance(exp, (int, float))
+        or isinstance(exp, bool)
+        or (lexicon_method and not isinstance(lexicon_method, str))
+        or (nonce and not isinstance(nonce, str))
+    ):
+        raise bad("BadJwt", "poorly formatted jwt")
     if now > exp:
         raise bad("JwtExpired", "jwt expired")
     if aud != own_did:
         raise bad("BadJwtAudience", "jwt audience does not match service did")
-    if payload.get("lxm") != lxm:
+    if lexicon_method != lxm:
         kind = "missing" if "lxm" not in payload else "bad"
         raise bad("BadJwtLexiconMethod", f'{kind} jwt lexicon method ("lxm"). must match: {lxm}')
-    did = iss.split("#", 1)[0]
-    if not did.startswith("did:") or did.count(":") < 2:
+    if not iss or not _valid_iss(iss):
         raise bad("BadJwtIss", "jwt iss is not a valid did")
+    signing_input = f"{parts[0]}.{parts[1]}".encode()
+    raw = _json_part_bytes(parts[2])
+    alg = header["alg"]
 
     def valid(did_key: str) -> bool:
         try:  # the key decides the curve; the header must name the same one
-            return parse_did_key(did_key).jwt_alg == header.get("alg") and bool(
-                verify_signature(did_key, signing_input, signature)
-            )
-        except Exception:  # an unknown key type, a key of the wrong curve for the signature
+            if parse_did_key(did_key).jwt_alg != alg:
+                return False
+        except Exception:  # a key of a kind the SDK does not know
+            return False
+        signature = compact_low_s(raw, alg) if raw is not None else None
+        try:
+            return signature is not None and bool(verify_signature(did_key, signing_input, signature))
+        except Exception:
             return False
 
-    signing_key = await key(did, False)
+    signing_key = await key(iss, False)
     if valid(signing_key):
-        return did
-    fresh = await key(did, True)  # the account may have rotated its key since we read it
+        return iss
+    fresh = await key(iss, True)  # the account may have rotated its key since we read it
     if fresh != signing_key and valid(fresh):
-        return did
+        return iss
     raise bad("BadJwtSignature", "jwt signature does not match jwt issuer")
+
+
+def _json_part_bytes(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error):
+        return None

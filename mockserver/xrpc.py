@@ -22,7 +22,6 @@ from .clock import iso
 from .errors import XrpcError, invalid_request, invalid_token
 from .lexicons import Lexicons
 from .service import Service
-from .service_auth import foreign_session_type, is_service_token
 from .state import Actor
 
 log = logging.getLogger("mockserver")
@@ -251,17 +250,15 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
     scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
     kind, _, token = (header or "").partition(" ")
     token = token.strip()
-    if scope == "access" and kind.lower() == "bearer" and token.isascii() and is_service_token(token):
-        if service.network is None:
-            raise invalid_token(
-                "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
-                "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
-            )
-        return None, {"iss": await service.network.verify(token, nsid)}  # the actor is met once the input is checked
-    if service.network is not None and scope == "access":
-        typ = foreign_session_type(token, service.tokens.service_did)
-        if typ is not None:
-            raise service_auth.bad("BadJwtType", f'Invalid jwt type "{typ}"')
+    bearer = kind.lower() == "bearer" and bool(token) and token.isascii()
+    if service.network is not None and scope == "access" and bearer:
+        if not service_auth.is_own_token(token, service.tokens.service_did):  # a PDS forwarded it
+            return None, {"iss": await service.network.verify(token, nsid)}  # met once the input is checked
+    elif bearer and service_auth.is_service_token(token):
+        raise invalid_token(
+            "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
+            "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
+        )
     return service.tokens.verify(service.state, header, scope)
 
 
@@ -337,8 +334,10 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         viewer, claims = await authenticate(request, service, registered.auth, nsid)
     except XrpcError as e:
         entry["actor"] = e.did  # an expired or revoked token still says whose it is
+        if isinstance(e, service_auth.ServiceAuthError):
+            entry["serviceAuth"] = True  # a PDS's (or a forger's) token: a replay cannot send it again
         raise
-    entry["actor"] = viewer.did if viewer else claims.get("iss")
+    entry["actor"] = viewer.did if viewer else (claims["iss"].partition("#")[0] if "iss" in claims else None)
     if registered.auth == "refresh":
         entry["session"] = claims.get("jti")  # which session a refresh used: a replay must end the same one
     try:
@@ -360,7 +359,7 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         entry[BODY_BYTES] = size
     if service.network is not None:  # the caller and the accounts the call names, met if they are new
         if "iss" in claims:
-            viewer = await service.network.caller(claims["iss"])
+            viewer = await service.network.caller(claims["iss"].partition("#")[0])
         await service.network.learn([*params.values(), *(body or {}).values()])
     if service.faults.rules:
         await apply_fault(request, service, nsid, viewer, {**params, **(body or {})}, entry)

@@ -113,9 +113,9 @@ class FakeNetwork:
         return f"{self.url}/plc"
 
     def add(self, name: str, *, alg: str = "ES256K", legacy: bool = True, web_did: bool = False) -> Account:
-        """A new account ``name.test`` (a did:web one is served by this network)."""
+        """A new account ``name.test`` (a did:web one is this network's host, so one at most)."""
         if web_did:
-            did = f"did:web:{quote(f'localhost:{self.port}', safe='')}:users:{name}"
+            did = f"did:web:{quote(f'localhost:{self.port}', safe='')}"
         else:
             did = "did:plc:" + b64(name.encode()).lower().ljust(24, "a")[:24].replace("-", "a").replace("_", "a")
         account = Account(did, f"{name}.test", Key(alg), legacy)
@@ -135,7 +135,7 @@ class FakeNetwork:
     def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/plc/{did}", self._plc)
-        app.router.add_get("/users/{name}/did.json", self._web)
+        app.router.add_get("/.well-known/did.json", self._web)
         app.router.add_get("/xrpc/com.atproto.sync.getLatestCommit", self._latest)
         app.router.add_get("/xrpc/com.atproto.repo.listRecords", self._list)
         app.router.add_get("/xrpc/com.atproto.sync.subscribeRepos", self._firehose)
@@ -152,8 +152,7 @@ class FakeNetwork:
         return self._doc(request.match_info["did"])
 
     async def _web(self, request: web.Request) -> web.Response:
-        did = f"did:web:{quote(f'localhost:{self.port}', safe='')}:users:{request.match_info['name']}"
-        return self._doc(did)
+        return self._doc(f"did:web:{quote(f'localhost:{self.port}', safe='')}")
 
     async def _latest(self, request: web.Request) -> web.Response:
         account = self.accounts[request.query["did"]]

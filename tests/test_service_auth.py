@@ -184,7 +184,11 @@ def test_refusals(chat: MockChatServer, net: FakeNetwork, client: httpx.Client) 
     assert error == "BadJwtLexiconMethod" and message.startswith("bad jwt lexicon method")
     error, message = refused(client, chat, alice.token(me, None))
     assert error == "BadJwtLexiconMethod" and message.startswith("missing")
-    assert refused(client, chat, Key().token("did:plc:nobodyaaaaaaaaaaaaaaaaaa", me, LIST))[0] == "BadJwtIss"
+    assert refused(client, chat, Key().token("did:plc:nobodyaaaaaaaaaaaaaaaaaa", me, LIST)) == (
+        "AuthenticationRequired",
+        "could not resolve iss did",
+    )
+    assert refused(client, chat, Key().token("not a did", me, LIST))[0] == "BadJwtIss"
     assert refused(client, chat, Key().token(alice.did, me, LIST)) == (
         "BadJwtSignature",
         "jwt signature does not match jwt issuer",
@@ -226,12 +230,15 @@ def test_a_recording_in_chat_service_mode_replays_standalone(
         bob.put("app.bsky.graph.follow", "f", {"subject": alice.did, "createdAt": "2026-01-01T00:00:00Z"})
         convo = as_(client, chat, alice, CREATE, {"name": "replayed", "members": [bob.did]})["convo"]
         as_(client, chat, bob, "chat.bsky.convo.sendMessage", {"convoId": convo["id"], "message": {"text": "hi"}})
+        assert refused(client, chat, Key().token(alice.did, aud(chat), LIST))[0] == "BadJwtSignature"
+        assert refused(client, chat, "not-a-token")[0] == "BadJwt"
     finally:
         chat.call(lambda s: s.recorders.remove(recorder))
     want = chat.call(dump)
     with MockChatServer(seed=7) as standalone:
         report = replay(standalone.url, read(str(path)))
         assert report.ok, report.text()
+        assert report.passed_over == 2 and "passed over 2 refused service-auth call(s)" in report.text()
         got = standalone.call(dump)
     assert got["actors"] == want["actors"] and got["convos"] == want["convos"]
 
