@@ -64,6 +64,8 @@ def actor_json(actor: Actor) -> Json:
         "allowGroupInvites": actor.allow_group_invites,
         "status": actor.status,
         "newAccount": actor.new_account,
+        "chatDisabled": actor.chat_disabled,
+        "chatAccessRef": actor.chat_access_ref,
         "follows": sorted(actor.follows),
         "blocks": sorted(actor.blocks),
     }
@@ -164,6 +166,7 @@ def convo_json(convo: Convo) -> Json:
         "memberLimit": convo.member_limit,
         "lockStatus": convo.lock_status,
         "moderationLock": convo.moderation_lock,
+        "moderationReason": convo.moderation_reason or None,
         "members": [
             {"did": m.did, "role": m.role, "status": m.status, "addedBy": m.added_by} for m in convo.members.values()
         ],

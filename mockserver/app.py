@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import admin, handlers, xrpc
+from . import admin, handlers, mod_events, mod_stream, xrpc
 from .errors import XrpcError
 from .recording import call_line
 from .service import SERVICE_KEY, Config, Service
@@ -161,6 +161,7 @@ def create_app(config: Config | None = None, **settings: Any) -> web.Application
     # the body limit is enforced per request (413 PayloadTooLarge); aiohttp's own is a backstop
     app = web.Application(middlewares=[serve], client_max_size=service.config.max_body + 1)
     app[SERVICE_KEY] = service
+    app.router.add_get("/xrpc/" + mod_events.NSID, mod_stream.subscribe)  # before the route of every other method
     app.router.add_route("*", "/xrpc/{nsid}", _xrpc_route)
     app.router.add_get("/favicon.ico", _no_icon)
     if service.config.admin:

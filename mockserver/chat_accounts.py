@@ -22,8 +22,8 @@ DEFAULT_PREFERENCE: Json = {"include": "all", "push": True}
 def status(service: Service, actor: Actor) -> Json:
     """``chat.bsky.actor.getStatus``: whether the account may chat and create groups."""
     return {
-        "chatDisabled": actor.status != "active",
-        "canCreateGroups": actor.status == "active" and not actor.new_account,
+        "chatDisabled": actor.status != "active" or actor.chat_disabled,
+        "canCreateGroups": actor.status == "active" and not actor.chat_disabled and not actor.new_account,
         "groupMemberLimit": service.config.member_limit,
     }
 

@@ -31,7 +31,7 @@ def profile_basic(
     actor = state.actors.get(did)
     if actor is None:
         return {"did": did, "handle": "handle.invalid"}
-    view: Json = {**profile_view_basic(actor, viewer), "chatDisabled": actor.status != "active"}
+    view: Json = {**profile_view_basic(actor, viewer), "chatDisabled": actor.status != "active" or actor.chat_disabled}
     if convo is not None and not convo.direct:
         member = convo.members.get(did)
         if member is not None:

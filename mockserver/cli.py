@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--record", metavar="PATH", help="append every call to PATH as JSON lines (a recording)")
     serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on admin calls")
     serve.add_argument(
+        "--moderator",
+        action="append",
+        type=_did,
+        metavar="DID",
+        help="may call chat.bsky.moderation.* (an account logged in to the mock, or in chat service mode the "
+        "service DID of a moderation tool such as Ozone); repeatable. The admin token always may",
+    )
+    serve.add_argument(
         "--cors-origin",
         action="append",
         metavar="ORIGIN",
@@ -172,6 +180,7 @@ async def serve(args: argparse.Namespace) -> None:
         admin=not args.no_admin,
         admin_token=args.admin_token,
         cors_origins=tuple(args.cors_origin or ["*"]),
+        moderators=tuple(args.moderator or ()),
         plc_url=args.plc_url,
         service_did=args.service_did,
         service_url=args.service_url,

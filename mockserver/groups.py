@@ -5,6 +5,7 @@ Each is synchronous over the state: every check runs before the first write.
 
 from __future__ import annotations
 
+from . import mod_events
 from .errors import invalid_request
 from .history import (
     add_member,
@@ -50,6 +51,7 @@ def create_group(service: Service, owner: Actor, name: str, members: list[str]) 
     for did in [owner.did, *wanted]:
         begin = log(service, convo, "logBeginConvo", {did})
     convo.rev = begin.rev  # the group's creation is shared: every member's view starts at one rev
+    mod_events.on_created(service, convo, wanted)
     return convo
 
 
@@ -67,7 +69,8 @@ def add_members(service: Service, caller: Actor, convo_id: str, members: list[st
         add_member(state, convo, did, role="standard", status="request", added_by=caller.did, joined_seq=seq)
         log(service, convo, "logBeginConvo", {did})
         data = {"member": referred(did), "role": "standard", "addedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", convo.everyone())
+        added = system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", convo.everyone())
+        mod_events.on_added(service, convo, caller.did, did, added.rev)
     return convo, wanted
 
 
@@ -84,7 +87,10 @@ def remove_members(service: Service, caller: Actor, convo_id: str, members: list
         convo.kicked.add(did)
         log(service, convo, "logLeaveConvo", {did})
         data = {"member": referred(did), "removedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", convo.everyone())
+        gone = system_message(
+            service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", convo.everyone()
+        )
+        mod_events.on_left(service, convo, did, caller.did, convo.owner, gone.rev)
     return convo
 
 
@@ -95,7 +101,8 @@ def edit_group(service: Service, caller: Actor, convo_id: str, name: str) -> Con
     if name != convo.name:
         data = {"oldName": convo.name, "newName": name}
         convo.name = name
-        system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", convo.everyone())
+        edited = system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", convo.everyone())
+        mod_events.on_updated(service, convo, caller.did, "name_changed", edited.rev, **data)
     return convo
 
 
@@ -105,7 +112,8 @@ def lock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     require_unlocked(convo)
     convo.lock_status = "locked"
     data = {"lockedBy": referred(caller.did)}
-    system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", convo.everyone())
+    locked = system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "locked", locked.rev, lockReason="owner_action")
     return convo
 
 
@@ -119,7 +127,8 @@ def unlock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     if convo.lock_status == "locked":
         convo.lock_status = "unlocked"
         data = {"unlockedBy": referred(caller.did)}
-        system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", convo.everyone())
+        done = system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", convo.everyone())
+        mod_events.on_updated(service, convo, caller.did, "unlocked", done.rev)
     return convo
 
 
@@ -139,16 +148,19 @@ def leave(service: Service, convo: Convo, did: str) -> str:
     if convo.direct:
         drop_member(state, convo, did)
         return log(service, convo, "logLeaveConvo", {did}).rev
+    owner = convo.owner
     if convo.members[did].role == "owner" and convo.lock_status != "locked-permanently":
         convo.lock_status = "locked-permanently"
         data = {"lockedBy": referred(did)}
-        system_message(
+        locked = system_message(
             service, convo, "systemMessageDataLockConvoPermanently", data, "logLockConvoPermanently", convo.everyone()
         )
+        mod_events.on_updated(service, convo, did, "locked_permanently", locked.rev, lockReason="owner_left")
     drop_member(state, convo, did)
     gone = log(service, convo, "logLeaveConvo", {did})
     data = {"member": referred(did)}
-    system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
+    left = system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
+    mod_events.on_left(service, convo, did, did, owner, left.rev)
     return gone.rev
 
 
@@ -158,7 +170,9 @@ def accept_convo(service: Service, caller: Actor, convo_id: str) -> str | None:
     if member.status == "accepted":
         return None
     member.status = "accepted"
-    return log(service, convo, "logAcceptConvo", {caller.did}).rev
+    rev = log(service, convo, "logAcceptConvo", {caller.did}).rev
+    mod_events.on_accepted(service, convo, caller.did, "explicit", rev)
+    return rev
 
 
 def set_muted(service: Service, caller: Actor, convo_id: str, muted: bool) -> Convo:

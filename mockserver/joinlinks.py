@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import mod_events
 from .errors import invalid_request
 from .history import add_member, add_request, drop_request, log, referred, system_message
 from .rules import fail, owned_convo, require_room, require_unlocked
@@ -31,7 +32,8 @@ def create_link(service: Service, caller: Actor, convo_id: str, join_rule: str, 
     )
     convo.link = link
     service.state.links[link.code] = link
-    system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", convo.everyone())
+    made = system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_created", made.rev)
     return link
 
 
@@ -53,7 +55,10 @@ def edit_link(
     if require_approval is not None and require_approval != link.require_approval:
         link.require_approval, changed = require_approval, True
     if changed:
-        system_message(service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", convo.everyone())
+        edited = system_message(
+            service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", convo.everyone()
+        )
+        mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed", edited.rev)
     return link
 
 
@@ -64,7 +69,8 @@ def enable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if link.enabled:
         raise fail("LinkAlreadyEnabled", "The join link is already enabled")
     link.enabled = True
-    system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", convo.everyone())
+    on = system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed", on.rev)
     return link
 
 
@@ -75,7 +81,8 @@ def disable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if not link.enabled:
         raise fail("NoJoinLink", "The group has no enabled join link to disable")
     link.enabled = False
-    system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", convo.everyone())
+    off = system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_disabled", off.rev)
     return link
 
 
@@ -103,20 +110,23 @@ def request_join(service: Service, caller: Actor, code: str) -> tuple[str, Convo
         convo.request_seq += 1
         add_request(state, convo, JoinRequest(convo.id, caller.did, service.clock.iso(), convo.request_seq))
         log(service, convo, "logOutgoingJoinRequest", {caller.did})
-        log(service, convo, "logIncomingJoinRequest", {convo.owner}, subject=caller.did)
+        asked = log(service, convo, "logIncomingJoinRequest", {convo.owner}, subject=caller.did)
+        mod_events.on_join_request(service, convo, caller.did, code, asked.rev)
         return "pending", convo
-    _join(service, convo, caller.did, approved_by=None)
+    joined = _join(service, convo, caller.did, approved_by=None)
+    mod_events.on_joined(service, convo, caller.did, code, joined)
     return "joined", convo
 
 
-def _join(service: Service, convo: Convo, did: str, approved_by: str | None) -> None:
+def _join(service: Service, convo: Convo, did: str, approved_by: str | None) -> str:
+    """Make ``did`` a member; the rev of its system message."""
     seq = len(convo.messages)
     add_member(service.state, convo, did, role="standard", status="accepted", added_by=None, joined_seq=seq)
     log(service, convo, "logBeginConvo", {did})
     data = {"member": referred(did), "role": "standard"}
     if approved_by is not None:
         data["approvedBy"] = referred(approved_by)
-    system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", convo.everyone())
+    return system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", convo.everyone()).rev
 
 
 def withdraw_request(service: Service, caller: Actor, convo_id: str) -> None:
@@ -142,7 +152,8 @@ def approve_request(service: Service, caller: Actor, convo_id: str, did: str) ->
     require_unlocked(convo)
     require_room(convo, 1)
     log(service, convo, "logApproveJoinRequest", {caller.did}, subject=did)
-    _join(service, convo, did, approved_by=caller.did)
+    rev = _join(service, convo, did, approved_by=caller.did)
+    mod_events.on_request_decided(service, convo, caller.did, did, True, rev)
     return convo
 
 
@@ -151,7 +162,8 @@ def reject_request(service: Service, caller: Actor, convo_id: str, did: str) -> 
     convo, _ = owned_convo(service.state, convo_id, caller)
     _pending(convo, did)
     drop_request(service.state, convo, did)
-    log(service, convo, "logRejectJoinRequest", {caller.did}, subject=did)
+    rejected = log(service, convo, "logRejectJoinRequest", {caller.did}, subject=did)
+    mod_events.on_request_decided(service, convo, caller.did, did, False, rejected.rev)
 
 
 def mark_requests_read(service: Service, caller: Actor, convo_id: str) -> None:

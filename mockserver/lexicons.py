@@ -86,7 +86,8 @@ class Lexicons:
         """A method's parameter schemas by name (empty for none)."""
         props = self._param_props.get(nsid)
         if props is None:
-            defn = self.method(nsid) or {}
+            defn = self._base.defs.get(nsid)  # a query, a procedure or a subscription
+            defn = defn if isinstance(defn, dict) else {}
             props = self._param_props[nsid] = (defn.get("parameters") or {}).get("properties") or {}
         return props
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from . import mod_events
 from .directs import reach_recipients
 from .errors import invalid_request
 from .groups import visible_message
@@ -28,7 +29,9 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     reply_to = (message.get("replyTo") or {}).get("messageId")
     if member.status == "request":
         member.status = "accepted"
-        log(service, convo, "logAcceptConvo", {caller.did})
+        accepted = log(service, convo, "logAcceptConvo", {caller.did})
+        mod_events.on_accepted(service, convo, caller.did, "message", accepted.rev)
+    first = not any(m.sender is not None for m in reversed(convo.messages))
     if convo.direct:
         reach_recipients(service, convo)
     posted = append_message(
@@ -42,6 +45,8 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     )
     note_user_message(convo, posted)
     log(service, convo, "logCreateMessage", convo.everyone(), rev=posted.rev, message_id=posted.id)
+    if first:
+        mod_events.on_first_message(service, convo, caller.did, posted.id, posted.rev)
     return convo, posted
 
 

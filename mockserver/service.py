@@ -16,6 +16,7 @@ from .faults import Faults
 from .ids import SEED_MAX, Ids
 from .journal import Journal
 from .lexicons import Lexicons, bundled
+from .mod_events import ModStream
 from .state import State
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ class Config:
     """Serve the admin API under ``/_mock/``."""
     admin_token: str | None = None
     """When set, admin calls need ``Authorization: Bearer <admin_token>``."""
+    moderators: tuple[str, ...] = ()
+    """DIDs that may call ``chat.bsky.moderation.*``: accounts logged in to the mock, or in chat
+    service mode the services (say an Ozone) whose service-auth tokens carry them as ``iss``."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call from a browser (``*``: any)."""
     plc_url: str | None = None
@@ -85,6 +89,8 @@ class Service:
         """What that scenario made (its actors, convo ids and codes by key), for the admin API."""
         self.reloader: Callable[[], Any] | None = None
         """Loads the last scenario again; set by the scenario loader, cleared by a reset."""
+        self.mod_stream = ModStream()
+        """Moderation events since the state was last replaced, and their live subscribers."""
         self.network: Network | None = None
         """Chat service mode's link to the PLC and the PDSes (None in standalone mode)."""
 
@@ -129,6 +135,7 @@ class Service:
         old state must log in again and start over, as after any server's data is wiped."""
         self.generation += 1
         self.tokens.epoch += 1
+        self.mod_stream.clear()
         self.touch()
         if self.recorders:
             from .recording import start_line

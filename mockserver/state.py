@@ -30,6 +30,10 @@ class Actor:
     """The declaration's ``allowGroupInvites``; None when it leaves it unset."""
     status: str = "active"
     new_account: bool = False
+    chat_disabled: bool = False
+    """Moderation removed the account's chat access (``updateActorAccess``): it cannot chat."""
+    chat_access_ref: str | None = None
+    """The ``ref`` moderation gave with its last access change."""
     follows: frozenset[str] = frozenset()
     blocks: frozenset[str] = frozenset()
     """Replaced whole, never changed in place: frozen, so the many accounts that follow or block
@@ -232,6 +236,8 @@ class Convo:
     members: dict[str, Member] = field(default_factory=dict)
     lock_status: str = "unlocked"
     moderation_lock: bool = False
+    moderation_reason: str = ""
+    """Why moderation locked it (``convo_taken_down``, ``owner_suspended``); empty when it did not."""
     link: JoinLink | None = None
     messages: list[Message] = field(default_factory=list)
     message_ids: dict[str, Message] = field(default_factory=dict)

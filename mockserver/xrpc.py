@@ -17,9 +17,9 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from aiohttp import web
 
-from . import service_auth
+from . import mod_events, service_auth
 from .clock import iso
-from .errors import XrpcError, invalid_request, invalid_token
+from .errors import XrpcError, auth_required, invalid_request, invalid_token
 from .lexicons import Lexicons
 from .service import Service
 from .state import Actor
@@ -27,7 +27,7 @@ from .state import Actor
 log = logging.getLogger("mockserver")
 
 Json = dict[str, Any]
-AuthMode = Literal["access", "refresh", "optional", "none"]
+AuthMode = Literal["access", "refresh", "optional", "none", "moderator"]
 JSON_TYPE = "application/json"
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects an XRPC body may have. Every chat input fits in a
@@ -100,6 +100,8 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
+SUBSCRIPTIONS: set[str] = set()
+"""Event streams served (over WebSocket, each by a route of its own)."""
 
 
 def method(
@@ -120,10 +122,11 @@ def refuse_disabled(defn: Json, nsid: str, viewer: Actor) -> None:
     """A suspended, deactivated or taken-down account takes no part: ``AccountSuspended`` where the
     method's lexicon lists it, else a 400 whose message is exactly ``Account is disabled`` (the
     official app matches that text)."""
-    if viewer.status == "active":
+    if viewer.status == "active" and not viewer.chat_disabled:
         return
     if any(e.get("name") == "AccountSuspended" for e in defn.get("errors", ())):
-        raise XrpcError("AccountSuspended", f"Account {viewer.handle} is {viewer.status} and cannot do this", 400)
+        why = "has no chat access" if viewer.status == "active" else f"is {viewer.status}"
+        raise XrpcError("AccountSuspended", f"Account {viewer.handle} {why} and cannot do this", 400)
     raise invalid_request("Account is disabled")
 
 
@@ -247,6 +250,8 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
     header = request.headers.get("Authorization")
     if mode == "none" or (mode == "optional" and not header):
         return None, {}
+    if mode == "moderator":
+        return None, {"moderator": await moderator(request, service, nsid)}
     scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
     kind, _, token = (header or "").partition(" ")
     token = token.strip()
@@ -262,10 +267,39 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
     return service.tokens.verify(service.state, header, scope)
 
 
+async def moderator(request: web.Request, service: Service, nsid: str) -> str:
+    """Who calls a moderation method: ``admin`` (the admin token; no header when the mock has
+    none), or a DID of ``Config.moderators`` (an account logged in to the mock, or in chat service
+    mode the issuer of a service-auth token, such as an Ozone). Anyone else: 401."""
+    header = request.headers.get("Authorization")
+    token = service.config.admin_token
+    if not header:
+        if token is None:
+            return "admin"  # the admin API is open too: no one to tell apart
+        raise auth_required("Moderation calls need the admin token or a moderator's token")
+    if token is not None and header == f"Bearer {token}":
+        return "admin"
+    kind, _, bearer = header.partition(" ")
+    bearer = bearer.strip()
+    forwarded = kind.lower() == "bearer" and bool(bearer) and bearer.isascii()
+    if service.network is not None and forwarded and not service_auth.is_own_token(bearer, service.tokens.service_did):
+        did = (await service.network.verify(bearer, nsid)).partition("#")[0]
+        if did not in service.config.moderators:
+            raise service_auth.bad("UntrustedIss", "Untrusted issuer")
+        return did
+    actor, _ = service.tokens.verify(service.state, header, "access")
+    if actor.did not in service.config.moderators:
+        raise XrpcError(
+            "UntrustedIss", f"Untrusted issuer: {actor.handle} is not a moderator (serve --moderator DID)", 401
+        )
+    return actor.did
+
+
 def served_methods(lexicons: Lexicons) -> dict[str, list[str]]:
     """Which methods the mock serves, and which ``chat.bsky`` methods of the lexicons it does not."""
     chat = sorted(n for n in lexicons.names() if n.startswith("chat.bsky.") and lexicons.method(n))
-    return {"served": sorted(METHODS), "unserved": [n for n in chat if n not in METHODS]}
+    served = {*METHODS, *SUBSCRIPTIONS}
+    return {"served": sorted(served), "unserved": [n for n in chat if n not in served]}
 
 
 def not_served(nsid: str) -> str:
@@ -312,7 +346,12 @@ async def apply_fault(
         await asyncio.sleep(fault.delay)
     if fault.drop:
         raise DropConnection(f"fault #{fault.id}")
-    fault.raise_error()
+    try:
+        fault.raise_error()
+    except XrpcError as e:
+        if e.status == 429 and viewer is not None:  # a rate limit, as moderation tools hear of it
+            mod_events.on_rate_limited(service, viewer.did, nsid)
+        raise
 
 
 async def handle(request: web.Request, service: Service, entry: Json) -> web.Response:

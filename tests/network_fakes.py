@@ -43,13 +43,14 @@ class Key:
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
 
-    def method(self, did: str, legacy: bool) -> Json:
-        """The ``#atproto`` verification method: the legacy form local PLCs serve, or ``Multikey``."""
+    def method(self, did: str, legacy: bool, key_id: str = "atproto") -> Json:
+        """A verification method (``#atproto``, or a labeler's ``#atproto_label``): the legacy
+        form local PLCs serve, or ``Multikey``."""
         if legacy:
             kind = "EcdsaSecp256k1VerificationKey2019" if self.alg == "ES256K" else "EcdsaSecp256r1VerificationKey2019"
-            return {"id": f"{did}#atproto", "type": kind, "controller": did,
+            return {"id": f"{did}#{key_id}", "type": kind, "controller": did,
                     "publicKeyMultibase": bytes_to_multibase("z", self.public())}  # fmt: skip
-        return {"id": f"{did}#atproto", "type": "Multikey", "controller": did,
+        return {"id": f"{did}#{key_id}", "type": "Multikey", "controller": did,
                 "publicKeyMultibase": format_multikey(self.alg, self.public())}  # fmt: skip
 
     def sign(self, data: bytes) -> bytes:
@@ -83,6 +84,8 @@ class Account:
     records: dict[str, dict[str, Json]] = field(default_factory=dict)
     """collection -> rkey -> record."""
     rev: str = "2222222222222"
+    label_key: Key | None = None
+    """A labeler's (an Ozone's) ``#atproto_label`` key: it signs as ``iss: DID#atproto_labeler``."""
 
     def token(self, aud: str, lxm: str | None, **extra: Any) -> str:
         return self.key.token(self.did, aud, lxm, **extra)
@@ -127,7 +130,10 @@ class FakeNetwork:
             "@context": ["https://www.w3.org/ns/did/v1"],
             "id": account.did,
             "alsoKnownAs": [f"at://{account.handle}"],
-            "verificationMethod": [account.key.method(account.did, account.legacy)],
+            "verificationMethod": [
+                account.key.method(account.did, account.legacy),
+                *([account.label_key.method(account.did, False, "atproto_label")] if account.label_key else []),
+            ],
             "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": self.url}],
         }
 

@@ -250,6 +250,7 @@ def test_a_recording_in_chat_service_mode_replays_standalone(
         (["--plc-url", "localhost:2582"], "http:// or https:// URL"),
         (["--plc-url", "http://localhost:2582", "--service-did", "nope"], "must be a DID"),
         (["--plc-url", "http://localhost:2582", "--service-did", "did:plc:abc"], "give --service-url"),
+        (["--moderator", "ozone"], "must be a DID"),
     ],
 )
 def test_serve_refuses_a_bad_chat_service_setting(args: list[str], says: str) -> None:
@@ -275,3 +276,21 @@ def test_a_malformed_call_with_a_good_token_meets_no_one(
     r = call(client, CREATE, alice.token(aud(chat), CREATE), {"name": 5, "members": "nope"})
     assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
     assert alice.did not in chat.state.actors  # the input is checked before anything is written
+
+
+def test_a_moderation_service_calls_with_its_labeler_key(net: FakeNetwork) -> None:
+    ozone, alice = net.add("ozone"), net.add("alice")
+    ozone.label_key = Key()
+    config = Config(plc_url=net.plc_url, seed=7, strict=True, moderators=(ozone.did,))
+    with MockChatServer(config=config) as chat, httpx.Client(base_url=chat.url, timeout=10) as client:
+        me = aud(chat)
+        nsid = "chat.bsky.moderation.getActorMetadata"
+        as_labeler = ozone.label_key.token(f"{ozone.did}#atproto_labeler", me, nsid)
+        r = call(client, nsid, as_labeler, actor=alice.did)
+        assert r.status_code == 200 and r.json()["all"]["messagesSent"] == 0
+        assert alice.did in chat.state.actors  # the account it asked about was met
+        assert ozone.did not in chat.state.actors  # the service itself is no chat account
+        not_listed = call(client, nsid, alice.token(me, nsid), actor=alice.did)
+        assert (not_listed.status_code, not_listed.json()["error"]) == (401, "UntrustedIss")
+        wrong_key = ozone.key.token(f"{ozone.did}#atproto_labeler", me, nsid)  # its account key, not the label key
+        assert call(client, nsid, wrong_key, actor=alice.did).json()["error"] == "BadJwtSignature"

@@ -41,8 +41,8 @@ async def test_unknown_method_is_501(server: MockChatServer, http: aiohttp.Clien
     status, body = await xrpc(http, "GET", f"{server.url}/xrpc/com.example.nothing")
     assert_error(status, body, 501, "MethodNotImplemented", "com.example.nothing")
     # a method the lexicons define but the mock does not serve
-    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/chat.bsky.moderation.getActorMetadata?actor=did:plc:x")
-    assert_error(status, body, 501, "MethodNotImplemented", "chat.bsky.moderation.getActorMetadata")
+    status, body = await xrpc(http, "GET", f"{server.url}/xrpc/app.bsky.feed.getTimeline")
+    assert_error(status, body, 501, "MethodNotImplemented", "app.bsky.feed.getTimeline", "chat only")
 
 
 async def test_wrong_verb_is_invalid_request(server: MockChatServer, http: aiohttp.ClientSession) -> None:

@@ -1,5 +1,5 @@
 """Thin XRPC handlers, one module per lexicon namespace; importing registers them."""
 
-from . import actor, chat_actor, convo, graph, group, repo, server
+from . import actor, chat_actor, convo, graph, group, moderation, repo, server
 
-__all__ = ["actor", "chat_actor", "convo", "graph", "group", "repo", "server"]
+__all__ = ["actor", "chat_actor", "convo", "graph", "group", "moderation", "repo", "server"]

@@ -137,6 +137,17 @@ def test_page_refreshes_by_itself(page: Any, server: MockChatServer) -> None:
     page.wait_for_selector("#journal td:has-text('sendMessage')")
 
 
+def test_page_shows_moderation(page: Any, server: MockChatServer) -> None:
+    import httpx
+
+    page.wait_for_selector("[data-convo] h3:has-text('Weekend hikers')")
+    alice = server.service.loaded.actors["alice"].did  # type: ignore[union-attr]
+    access = {"actor": alice, "allowAccess": False, "ref": "case-42"}
+    assert httpx.post(f"{server.url}/xrpc/chat.bsky.moderation.updateActorAccess", json=access).status_code == 200
+    page.wait_for_selector("text=no chat access (case-42)", timeout=5000)
+    page.wait_for_selector("text=locked by moderation: owner_suspended", timeout=5000)
+
+
 def test_switch_scenario_post_a_message_and_see_it(page: Any, server: MockChatServer) -> None:
     page.wait_for_selector("[data-convo] h3:has-text('Weekend hikers')")
     page.select_option("#scenario", "approval-required")

@@ -1,0 +1,201 @@
+"""``chat.bsky.moderation``: convos as a moderator sees them, message context, an account's
+activity figures, chat access, and moderation locks. Plain functions over the state; the
+events they cause go through :mod:`mod_events`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import mod_events
+from .chat_views import embed_view, join_link_view, profile_basic, reaction_view
+from .errors import XrpcError, invalid_request
+from .service import Service
+from .state import Actor, Convo, Message
+
+Json = dict[str, Any]
+MOD = "chat.bsky.moderation.defs"
+CONVO = "chat.bsky.convo.defs"
+JOIN_REQUEST_COUNT_CAP = 21
+WINDOWS = {"day": timedelta(days=1), "month": timedelta(days=30), "all": None}
+ACCESS_LOCK = "owner_suspended"
+"""The lock reason of the groups an account owns while its chat access is removed."""
+TAKEDOWN_LOCK = "convo_taken_down"
+"""The lock reason of a moderation lock set from the admin API."""
+
+
+def convo_of(service: Service, convo_id: str) -> Convo:
+    """The convo, or the lexicon's ``InvalidConvo``."""
+    convo = service.state.convos.get(convo_id)
+    if convo is None:
+        raise XrpcError("InvalidConvo", "Convo not found")
+    return convo
+
+
+def convo_view(convo: Convo) -> Json:
+    """``chat.bsky.moderation.defs#convoView``: no viewer, no members."""
+    if convo.direct:
+        return {"id": convo.id, "rev": convo.rev, "kind": {"$type": f"{MOD}#directConvo"}}
+    kind: Json = {
+        "$type": f"{MOD}#groupConvo",
+        "createdAt": convo.created_at,
+        "name": convo.name,
+        "memberCount": len(convo.members),
+        "memberLimit": convo.member_limit,
+        "lockStatus": convo.effective_lock_status,
+        "joinRequestCount": min(len(convo.requests), JOIN_REQUEST_COUNT_CAP),
+    }
+    if convo.link is not None:
+        kind["joinLink"] = join_link_view(convo.link)
+    return {"id": convo.id, "rev": convo.rev, "kind": kind}
+
+
+def members(service: Service, convo: Convo, after: int | None, limit: int) -> tuple[list[Json], int | None]:
+    """A page of members in join order (a direct convo: its two accounts), and the last order shown
+    when there are more."""
+    state = service.state
+    if convo.direct:
+        return [profile_basic(state, did, None, convo) for did in convo.pair], None
+    rows = [m for m in convo.members.values() if after is None or m.order > after]
+    page = rows[:limit]
+    more = page[-1].order if len(rows) > len(page) else None
+    return [profile_basic(state, m.did, None, convo) for m in page], more
+
+
+def message_view(service: Service, convo: Convo, message: Message, *, nested: bool = False) -> Json:
+    """A message as a moderator sees it: whatever its members deleted for themselves, and whoever
+    has left since, it is all there (a reply's parent one level deep)."""
+    if message.system is not None:
+        return {
+            "$type": f"{CONVO}#systemMessageView",
+            "id": message.id,
+            "rev": message.rev,
+            "sentAt": message.sent_at,
+            "data": dict(message.system),
+        }
+    view: Json = {
+        "$type": f"{CONVO}#messageView",
+        "id": message.id,
+        "rev": message.rev,
+        "text": message.text,
+        "sender": {"did": message.sender},
+        "sentAt": message.sent_at,
+    }
+    if message.facets is not None:
+        view["facets"] = message.facets
+    if message.embed is not None:
+        view["embed"] = embed_view(service, message.embed, None)
+    if message.reactions:
+        view["reactions"] = [reaction_view(r) for r in message.reactions]
+    parent = convo.message_ids.get(message.reply_to) if message.reply_to and not nested else None
+    if parent is not None and parent.system is None:
+        view["replyTo"] = message_view(service, convo, parent, nested=True)
+    return view
+
+
+def message_context(
+    service: Service, convo_id: str | None, message_id: str, before: int, after: int, cap: int
+) -> list[Json]:
+    """``getMessageContext``: up to ``before`` user messages before the target and ``after`` after
+    it, the system messages between consecutive ones (at most ``cap`` a gap, those nearest the
+    earlier message), or, on a side with no user message at all, up to ``cap`` system messages
+    next to the target."""
+    if before < 0 or after < 0:
+        raise invalid_request("before and after must be 0 or more")
+    convo, target = _find(service, convo_id, message_id)
+    rows = convo.messages
+    earlier = [m.seq for m in reversed(rows[: target.seq]) if m.system is None][:before]
+    later = [m.seq for m in rows[target.seq + 1 :] if m.system is None][:after]
+    anchors = sorted([*earlier, target.seq, *later])
+    chosen = set(anchors)
+    for first, second in itertools.pairwise(anchors):
+        gap = [seq for seq in range(first + 1, second) if rows[seq].system is not None]
+        chosen.update(gap[:cap])
+    if not any(m.system is None for m in rows[: target.seq]):  # no user message on that side at all
+        chosen.update(_system_run(rows[: target.seq][::-1], cap))
+    if not any(m.system is None for m in rows[target.seq + 1 :]):
+        chosen.update(_system_run(rows[target.seq + 1 :], cap))
+    return [message_view(service, convo, rows[seq]) for seq in sorted(chosen)]
+
+
+def _system_run(rows: list[Message], cap: int) -> list[int]:
+    """The first ``cap`` system messages of ``rows`` (a side with no user messages is all system)."""
+    return [m.seq for m in rows if m.system is not None][:cap]
+
+
+def _find(service: Service, convo_id: str | None, message_id: str) -> tuple[Convo, Message]:
+    convos = [service.state.convos.get(convo_id)] if convo_id is not None else list(service.state.convos.values())
+    for convo in convos:
+        if convo is not None and message_id in convo.message_ids:
+            return convo, convo.message_ids[message_id]
+    where = f" in convo {convo_id}" if convo_id is not None else ""
+    raise invalid_request(f"Message not found: no message {message_id!r}{where}")
+
+
+def actor_metadata(service: Service, did: str) -> Json:
+    """``getActorMetadata``: messages sent and received, convos with activity, and convos started,
+    in the last day, the last 30 days, and ever, on the server's clock."""
+    now = service.clock.now()
+    out: Json = {}
+    for name, span in WINDOWS.items():
+        out[name] = _figures(service, did, now - span if span is not None else None)
+    return out
+
+
+def _figures(service: Service, did: str, since: datetime | None) -> Json:
+    sent = received = 0
+    active: set[str] = set()
+    started = 0
+    for convo in service.state.convos.values():
+        seen = did in convo.members or did in convo.past_members or did in convo.pair
+        if not seen:
+            continue
+        starter = convo.owner if not convo.direct else (convo.pair[0] if convo.pair else "")
+        if starter == did and _after(convo.created_at, since):
+            started += 1
+        joined = convo.members[did].joined_seq if did in convo.members else convo.past_members.get(did, 0)
+        for message in convo.messages[joined:]:
+            if message.system is not None or not _after(message.sent_at, since):
+                continue
+            if message.sender == did:
+                sent += 1
+                active.add(convo.id)
+            else:
+                received += 1
+                active.add(convo.id)
+    return {"messagesSent": sent, "messagesReceived": received, "convos": len(active), "convosStarted": started}
+
+
+def _after(stamp: str, since: datetime | None) -> bool:
+    """Whether a stored timestamp is at or after ``since`` (None: the beginning of time)."""
+    return since is None or datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since
+
+
+def update_access(service: Service, actor: Actor, allow: bool, ref: str | None) -> None:
+    """Remove or restore an account's chat access. Without it the account cannot chat (as a
+    suspended one), and the groups it owns are locked by moderation (``owner_suspended``) until
+    it is restored."""
+    actor.chat_disabled = not allow
+    actor.chat_access_ref = ref
+    for convo_id in sorted(service.state.convos_of(actor.did)):
+        convo = service.state.convos[convo_id]
+        if convo.direct or convo.owner != actor.did:
+            continue
+        if not allow and not convo.moderation_lock:
+            set_moderation_lock(service, convo, True, ACCESS_LOCK, by=actor.did)
+        elif allow and convo.moderation_lock and convo.moderation_reason == ACCESS_LOCK:
+            set_moderation_lock(service, convo, False, "", by=actor.did)
+
+
+def set_moderation_lock(service: Service, convo: Convo, locked: bool, reason: str, *, by: str = "") -> None:
+    """Lock or unlock a group by moderation (an event when it changes)."""
+    if convo.moderation_lock == locked:
+        convo.moderation_reason = reason if locked else ""
+        return
+    convo.moderation_lock = locked
+    convo.moderation_reason = reason if locked else ""
+    if not convo.direct:
+        extra = {"lockReason": reason} if locked else {}
+        mod_events.on_updated(service, convo, by or convo.owner, "locked" if locked else "unlocked", None, **extra)
