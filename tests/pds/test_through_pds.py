@@ -176,3 +176,23 @@ def test_a_new_handle_and_a_deactivation_reach_the_mock(network: Network) -> Non
     eventually(lambda: knows(network, ivy.did, lambda a: a.handle == new), "the new handle to reach the mock")
     ivy.client.com.atproto.server.deactivate_account({})  # an #account event
     eventually(lambda: knows(network, ivy.did, lambda a: a.status == "deactivated"), "the deactivation")
+
+
+def test_a_moderator_token_signed_by_the_pds(network: Network) -> None:
+    """A moderation call with a service-auth token the PDS signs: refused until its issuer is listed."""
+    mod = network.person("mod")
+    nsid = "chat.bsky.moderation.getActorMetadata"
+    url = f"{network.mock.url}/xrpc/{nsid}"
+
+    def ask() -> httpx.Response:
+        token = service_token(mod, network.chat_did, nsid)
+        return httpx.get(url, params={"actor": mod.did}, headers={"Authorization": f"Bearer {token}"})
+
+    assert (ask().status_code, ask().json()["error"]) == (401, "UntrustedIss")
+    config = network.mock.service.config
+    config.moderators = (mod.did,)
+    try:
+        answer = ask()
+        assert answer.status_code == 200 and answer.json()["all"]["messagesSent"] == 0
+    finally:
+        config.moderators = ()
