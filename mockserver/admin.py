@@ -166,7 +166,7 @@ def convo_json(convo: Convo) -> Json:
         "memberLimit": convo.member_limit,
         "lockStatus": convo.lock_status,
         "moderationLock": convo.moderation_lock,
-        "moderationReason": convo.moderation_reason or None,
+        "moderationReason": convo.moderation_reason,
         "members": [
             {"did": m.did, "role": m.role, "status": m.status, "addedBy": m.added_by} for m in convo.members.values()
         ],

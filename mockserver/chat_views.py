@@ -92,7 +92,7 @@ def convo_view(service: Service, convo: Convo, viewer: Actor, *, previews: bool 
         "memberCount": len(convo.members),
         "memberLimit": convo.member_limit,
         "lockStatus": convo.effective_lock_status,
-        "lockStatusModerationOverride": convo.moderation_lock,
+        "lockStatusModerationOverride": convo.moderated,
     }
     if convo.link is not None:
         kind["joinLink"] = join_link_view(convo.link)

@@ -101,7 +101,7 @@ def _content(state: State, lex: Lexicons, convo_id: str, convo: Convo) -> None:
                 "memberCount": len(convo.members),
                 "memberLimit": convo.member_limit,
                 "lockStatus": convo.lock_status,
-                "lockStatusModerationOverride": convo.moderation_lock,
+                "lockStatusModerationOverride": convo.moderated,
             },
         )
         if problem:

@@ -14,7 +14,7 @@ from .admin_schema import ACTOR_FIELDS, ADMIN_LEXICONS, CREATE_ACTOR, UPDATE_ACT
 from .auth import SessionTokens
 from .errors import invalid_request
 from .faults import Fault
-from .moderation import TAKEDOWN_LOCK, set_moderation_lock
+from .moderation import take_down
 from .recording import admin_line
 from .service import Service
 from .state import Actor, Convo
@@ -67,7 +67,7 @@ def update_convo(service: Service, convo: Convo, spec: Json) -> Convo:
     if limit is not None:
         convo.member_limit = limit
     if "moderationLock" in spec:
-        set_moderation_lock(service, convo, spec["moderationLock"], TAKEDOWN_LOCK)
+        take_down(service, convo, spec["moderationLock"])
     service.emit(admin_line("updateConvo", convo.id, spec, service.clock.iso()))
     return convo
 

@@ -69,8 +69,8 @@ def add_members(service: Service, caller: Actor, convo_id: str, members: list[st
         add_member(state, convo, did, role="standard", status="request", added_by=caller.did, joined_seq=seq)
         log(service, convo, "logBeginConvo", {did})
         data = {"member": referred(did), "role": "standard", "addedBy": referred(caller.did)}
-        added = system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", convo.everyone())
-        mod_events.on_added(service, convo, caller.did, did, added.rev)
+        system_message(service, convo, "systemMessageDataAddMember", data, "logAddMember", convo.everyone())
+        mod_events.on_added(service, convo, caller.did, did)
     return convo, wanted
 
 
@@ -87,10 +87,8 @@ def remove_members(service: Service, caller: Actor, convo_id: str, members: list
         convo.kicked.add(did)
         log(service, convo, "logLeaveConvo", {did})
         data = {"member": referred(did), "removedBy": referred(caller.did)}
-        gone = system_message(
-            service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", convo.everyone()
-        )
-        mod_events.on_left(service, convo, did, caller.did, convo.owner, gone.rev)
+        system_message(service, convo, "systemMessageDataRemoveMember", data, "logRemoveMember", convo.everyone())
+        mod_events.on_left(service, convo, did, caller.did, convo.owner)
     return convo
 
 
@@ -101,8 +99,8 @@ def edit_group(service: Service, caller: Actor, convo_id: str, name: str) -> Con
     if name != convo.name:
         data = {"oldName": convo.name, "newName": name}
         convo.name = name
-        edited = system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", convo.everyone())
-        mod_events.on_updated(service, convo, caller.did, "name_changed", edited.rev, **data)
+        system_message(service, convo, "systemMessageDataEditGroup", data, "logEditGroup", convo.everyone())
+        mod_events.on_updated(service, convo, caller.did, "name_changed", **data)
     return convo
 
 
@@ -112,30 +110,30 @@ def lock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     require_unlocked(convo)
     convo.lock_status = "locked"
     data = {"lockedBy": referred(caller.did)}
-    locked = system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", convo.everyone())
-    mod_events.on_updated(service, convo, caller.did, "locked", locked.rev, lockReason="owner_action")
+    system_message(service, convo, "systemMessageDataLockConvo", data, "logLockConvo", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "locked", lockReason="owner_action")
     return convo
 
 
 def unlock_convo(service: Service, caller: Actor, convo_id: str) -> Convo:
     """Unlock the group (a no-op when it is not locked)."""
     convo, _ = owned_convo(service.state, convo_id, caller)
-    if convo.moderation_lock:
+    if convo.moderated:
         raise fail("ConvoLockedByModeration", "The group was locked by moderation; its owner cannot unlock it")
     if convo.lock_status == "locked-permanently":
         raise fail("ConvoLocked", "The group is locked permanently and cannot be unlocked")
     if convo.lock_status == "locked":
         convo.lock_status = "unlocked"
         data = {"unlockedBy": referred(caller.did)}
-        done = system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", convo.everyone())
-        mod_events.on_updated(service, convo, caller.did, "unlocked", done.rev)
+        system_message(service, convo, "systemMessageDataUnlockConvo", data, "logUnlockConvo", convo.everyone())
+        mod_events.on_updated(service, convo, caller.did, "unlocked")
     return convo
 
 
 def leave_convo(service: Service, caller: Actor, convo_id: str) -> tuple[Convo, str]:
     """Leave the group; the owner may leave only a locked group, which is then locked for good."""
     convo, member = member_convo(service.state, convo_id, caller)
-    if member.role == "owner" and convo.lock_status == "unlocked" and not convo.moderation_lock and not convo.direct:
+    if member.role == "owner" and convo.lock_status == "unlocked" and not convo.moderated and not convo.direct:
         raise fail("OwnerCannotLeave", "The owner can leave the group only after locking it")
     return convo, leave(service, convo, caller.did)
 
@@ -152,15 +150,15 @@ def leave(service: Service, convo: Convo, did: str) -> str:
     if convo.members[did].role == "owner" and convo.lock_status != "locked-permanently":
         convo.lock_status = "locked-permanently"
         data = {"lockedBy": referred(did)}
-        locked = system_message(
+        system_message(
             service, convo, "systemMessageDataLockConvoPermanently", data, "logLockConvoPermanently", convo.everyone()
         )
-        mod_events.on_updated(service, convo, did, "locked_permanently", locked.rev, lockReason="owner_left")
+        mod_events.on_updated(service, convo, did, "locked_permanently", lockReason="owner_left")
     drop_member(state, convo, did)
     gone = log(service, convo, "logLeaveConvo", {did})
     data = {"member": referred(did)}
-    left = system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
-    mod_events.on_left(service, convo, did, did, owner, left.rev)
+    system_message(service, convo, "systemMessageDataMemberLeave", data, "logMemberLeave", convo.everyone())
+    mod_events.on_left(service, convo, did, did, owner)
     return gone.rev
 
 
@@ -171,7 +169,7 @@ def accept_convo(service: Service, caller: Actor, convo_id: str) -> str | None:
         return None
     member.status = "accepted"
     rev = log(service, convo, "logAcceptConvo", {caller.did}).rev
-    mod_events.on_accepted(service, convo, caller.did, "explicit", rev)
+    mod_events.on_accepted(service, convo, caller.did, "explicit")
     return rev
 
 

@@ -32,8 +32,8 @@ def create_link(service: Service, caller: Actor, convo_id: str, join_rule: str, 
     )
     convo.link = link
     service.state.links[link.code] = link
-    made = system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", convo.everyone())
-    mod_events.on_updated(service, convo, caller.did, "join_link_created", made.rev)
+    system_message(service, convo, "systemMessageDataCreateJoinLink", {}, "logCreateJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_created")
     return link
 
 
@@ -55,10 +55,8 @@ def edit_link(
     if require_approval is not None and require_approval != link.require_approval:
         link.require_approval, changed = require_approval, True
     if changed:
-        edited = system_message(
-            service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", convo.everyone()
-        )
-        mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed", edited.rev)
+        system_message(service, convo, "systemMessageDataEditJoinLink", {}, "logEditJoinLink", convo.everyone())
+        mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed")
     return link
 
 
@@ -69,8 +67,8 @@ def enable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if link.enabled:
         raise fail("LinkAlreadyEnabled", "The join link is already enabled")
     link.enabled = True
-    on = system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", convo.everyone())
-    mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed", on.rev)
+    system_message(service, convo, "systemMessageDataEnableJoinLink", {}, "logEnableJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_settings_changed")
     return link
 
 
@@ -81,8 +79,8 @@ def disable_link(service: Service, caller: Actor, convo_id: str) -> JoinLink:
     if not link.enabled:
         raise fail("NoJoinLink", "The group has no enabled join link to disable")
     link.enabled = False
-    off = system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", convo.everyone())
-    mod_events.on_updated(service, convo, caller.did, "join_link_disabled", off.rev)
+    system_message(service, convo, "systemMessageDataDisableJoinLink", {}, "logDisableJoinLink", convo.everyone())
+    mod_events.on_updated(service, convo, caller.did, "join_link_disabled")
     return link
 
 
@@ -110,23 +108,22 @@ def request_join(service: Service, caller: Actor, code: str) -> tuple[str, Convo
         convo.request_seq += 1
         add_request(state, convo, JoinRequest(convo.id, caller.did, service.clock.iso(), convo.request_seq))
         log(service, convo, "logOutgoingJoinRequest", {caller.did})
-        asked = log(service, convo, "logIncomingJoinRequest", {convo.owner}, subject=caller.did)
-        mod_events.on_join_request(service, convo, caller.did, code, asked.rev)
+        log(service, convo, "logIncomingJoinRequest", {convo.owner}, subject=caller.did)
+        mod_events.on_join_request(service, convo, caller.did, code)
         return "pending", convo
-    joined = _join(service, convo, caller.did, approved_by=None)
-    mod_events.on_joined(service, convo, caller.did, code, joined)
+    _join(service, convo, caller.did, approved_by=None)
+    mod_events.on_joined(service, convo, caller.did, code)
     return "joined", convo
 
 
-def _join(service: Service, convo: Convo, did: str, approved_by: str | None) -> str:
-    """Make ``did`` a member; the rev of its system message."""
+def _join(service: Service, convo: Convo, did: str, approved_by: str | None) -> None:
     seq = len(convo.messages)
     add_member(service.state, convo, did, role="standard", status="accepted", added_by=None, joined_seq=seq)
     log(service, convo, "logBeginConvo", {did})
     data = {"member": referred(did), "role": "standard"}
     if approved_by is not None:
         data["approvedBy"] = referred(approved_by)
-    return system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", convo.everyone()).rev
+    system_message(service, convo, "systemMessageDataMemberJoin", data, "logMemberJoin", convo.everyone())
 
 
 def withdraw_request(service: Service, caller: Actor, convo_id: str) -> None:
@@ -152,8 +149,8 @@ def approve_request(service: Service, caller: Actor, convo_id: str, did: str) ->
     require_unlocked(convo)
     require_room(convo, 1)
     log(service, convo, "logApproveJoinRequest", {caller.did}, subject=did)
-    rev = _join(service, convo, did, approved_by=caller.did)
-    mod_events.on_request_decided(service, convo, caller.did, did, True, rev)
+    _join(service, convo, did, approved_by=caller.did)
+    mod_events.on_request_decided(service, convo, caller.did, did, True)
     return convo
 
 
@@ -162,8 +159,8 @@ def reject_request(service: Service, caller: Actor, convo_id: str, did: str) -> 
     convo, _ = owned_convo(service.state, convo_id, caller)
     _pending(convo, did)
     drop_request(service.state, convo, did)
-    rejected = log(service, convo, "logRejectJoinRequest", {caller.did}, subject=did)
-    mod_events.on_request_decided(service, convo, caller.did, did, False, rejected.rev)
+    log(service, convo, "logRejectJoinRequest", {caller.did}, subject=did)
+    mod_events.on_request_decided(service, convo, caller.did, did, False)
 
 
 def mark_requests_read(service: Service, caller: Actor, convo_id: str) -> None:

@@ -29,8 +29,8 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     reply_to = (message.get("replyTo") or {}).get("messageId")
     if member.status == "request":
         member.status = "accepted"
-        accepted = log(service, convo, "logAcceptConvo", {caller.did})
-        mod_events.on_accepted(service, convo, caller.did, "message", accepted.rev)
+        log(service, convo, "logAcceptConvo", {caller.did})
+        mod_events.on_accepted(service, convo, caller.did, "message")
     first = not any(m.sender is not None for m in reversed(convo.messages))
     if convo.direct:
         reach_recipients(service, convo)
@@ -46,7 +46,7 @@ def send_message(service: Service, caller: Actor, convo_id: str, message: Json) 
     note_user_message(convo, posted)
     log(service, convo, "logCreateMessage", convo.everyone(), rev=posted.rev, message_id=posted.id)
     if first:
-        mod_events.on_first_message(service, convo, caller.did, posted.id, posted.rev)
+        mod_events.on_first_message(service, convo, caller.did, posted.id)
     return convo, posted
 
 

@@ -18,12 +18,11 @@ from aiohttp import WSMsgType, web
 
 from . import xrpc
 from .errors import invalid_request
-from .mod_events import NSID, ModEvent
+from .mod_events import NSID, ModEvent, is_rev, rev_text
 from .service import SERVICE_KEY
 
 log = logging.getLogger("mockserver")
 xrpc.SUBSCRIPTIONS.add(NSID)
-BEGINNING = "2222222222222"
 CLOSE_TIMEOUT = 1.0
 
 
@@ -46,14 +45,17 @@ async def subscribe(request: web.Request) -> web.StreamResponse:
     xrpc.check_query_encoding(request)
     params = service.lexicons.decode_params(NSID, list(request.query.items()))
     cursor: str | None = params.get("cursor")
+    if cursor is not None and not is_rev(cursor):
+        raise invalid_request(f"cursor must be an event's rev (13 characters of 2-7 and a-z), not {cursor[:40]!r}")
     ws = web.WebSocketResponse(heartbeat=30)
     if not ws.can_prepare(request).ok:
         raise invalid_request(f"{NSID} is an event stream: connect with a WebSocket client")
     await ws.prepare(request)
     stream = service.mod_stream
-    if cursor is not None and cursor > max(stream.last_rev, BEGINNING):
+    last = rev_text(stream.seq)
+    if cursor is not None and cursor > last:
         await _close(
-            ws, error_frame("FutureCursor", f"Cursor {cursor} is ahead of the stream (last: {stream.last_rev})")
+            ws, error_frame("FutureCursor", f"Cursor {cursor} is ahead of the stream (its last event: {last})")
         )
         return ws
     queue: asyncio.Queue[ModEvent] = asyncio.Queue()

@@ -56,12 +56,13 @@ def members(service: Service, convo: Convo, after: int | None, limit: int) -> tu
     """A page of members in join order (a direct convo: its two accounts), and the last order shown
     when there are more."""
     state = service.state
-    if convo.direct:
-        return [profile_basic(state, did, None, convo) for did in convo.pair], None
-    rows = [m for m in convo.members.values() if after is None or m.order > after]
+    # a direct convo: its two accounts, numbered in the order the convo was made with them
+    members = [(m.order, m.did) for m in convo.members.values()]
+    order = list(enumerate(convo.pair)) if convo.direct else members
+    rows = [(n, did) for n, did in order if after is None or n > after]
     page = rows[:limit]
-    more = page[-1].order if len(rows) > len(page) else None
-    return [profile_basic(state, m.did, None, convo) for m in page], more
+    more = page[-1][0] if len(rows) > len(page) else None
+    return [profile_basic(state, did, None, convo) for _, did in page], more
 
 
 def message_view(service: Service, convo: Convo, message: Message, *, nested: bool = False) -> Json:
@@ -156,7 +157,10 @@ def _figures(service: Service, did: str, since: datetime | None) -> Json:
         if starter == did and _after(convo.created_at, since):
             started += 1
         joined = convo.members[did].joined_seq if did in convo.members else convo.past_members.get(did, 0)
+        left = _left_at(convo, did)
         for message in convo.messages[joined:]:
+            if left is not None and message.rev > left:
+                break  # sent after they left: not theirs to receive
             if message.system is not None or not _after(message.sent_at, since):
                 continue
             if message.sender == did:
@@ -168,6 +172,14 @@ def _figures(service: Service, did: str, since: datetime | None) -> Json:
     return {"messagesSent": sent, "messagesReceived": received, "convos": len(active), "convosStarted": started}
 
 
+def _left_at(convo: Convo, did: str) -> str | None:
+    """The rev at which a past member last left (None for a member)."""
+    if did in convo.members:
+        return None
+    revs = [e.rev for e in convo.events if e.kind == "logLeaveConvo" and did in e.audience]
+    return revs[-1] if revs else None
+
+
 def _after(stamp: str, since: datetime | None) -> bool:
     """Whether a stored timestamp is at or after ``since`` (None: the beginning of time)."""
     return since is None or datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since
@@ -176,26 +188,31 @@ def _after(stamp: str, since: datetime | None) -> bool:
 def update_access(service: Service, actor: Actor, allow: bool, ref: str | None) -> None:
     """Remove or restore an account's chat access. Without it the account cannot chat (as a
     suspended one), and the groups it owns are locked by moderation (``owner_suspended``) until
-    it is restored."""
+    it is restored; a takedown of one of them stays whatever happens to its owner."""
     actor.chat_disabled = not allow
     actor.chat_access_ref = ref
     for convo_id in sorted(service.state.convos_of(actor.did)):
         convo = service.state.convos[convo_id]
-        if convo.direct or convo.owner != actor.did:
-            continue
-        if not allow and not convo.moderation_lock:
-            set_moderation_lock(service, convo, True, ACCESS_LOCK, by=actor.did)
-        elif allow and convo.moderation_lock and convo.moderation_reason == ACCESS_LOCK:
-            set_moderation_lock(service, convo, False, "", by=actor.did)
+        if not convo.direct and convo.owner == actor.did:
+            _moderate(service, convo, suspended=not allow)
 
 
-def set_moderation_lock(service: Service, convo: Convo, locked: bool, reason: str, *, by: str = "") -> None:
-    """Lock or unlock a group by moderation (an event when it changes)."""
-    if convo.moderation_lock == locked:
-        convo.moderation_reason = reason if locked else ""
+def take_down(service: Service, convo: Convo, locked: bool) -> None:
+    """The admin API's moderation lock (``convo_taken_down``), set or lifted."""
+    _moderate(service, convo, taken_down=locked)
+
+
+def _moderate(service: Service, convo: Convo, *, taken_down: bool | None = None, suspended: bool | None = None) -> None:
+    """Change one of the two reasons for a moderation lock; an event when the lock itself changes."""
+    before = convo.moderated
+    if taken_down is not None:
+        convo.moderation_lock = taken_down
+    if suspended is not None:
+        convo.owner_suspended = suspended
+    if convo.moderated == before or convo.direct:
         return
-    convo.moderation_lock = locked
-    convo.moderation_reason = reason if locked else ""
-    if not convo.direct:
-        extra = {"lockReason": reason} if locked else {}
-        mod_events.on_updated(service, convo, by or convo.owner, "locked" if locked else "unlocked", None, **extra)
+    if convo.moderated:
+        reason = TAKEDOWN_LOCK if taken_down else ACCESS_LOCK
+        mod_events.on_updated(service, convo, convo.owner, "locked", lockReason=reason)
+    else:
+        mod_events.on_updated(service, convo, convo.owner, "unlocked")

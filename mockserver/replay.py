@@ -193,7 +193,7 @@ class _Replayer:
         elif actor:
             token = await self.admin("POST", f"/_mock/actors/{actor}/token")
             headers["Authorization"] = f"Bearer {token['accessJwt']}"
-        elif method.startswith("chat.bsky.moderation."):
+        elif line.get("moderator"):
             headers.update(self.admin_headers)  # a moderator's call: the admin token speaks for them
         if line.get("status") == 0:
             # a call a fault dropped: aiohttp sends a GET again after a dropped connection, and

@@ -37,7 +37,7 @@ def owned_convo(state: State, convo_id: str, viewer: Actor) -> tuple[Convo, Memb
 def require_unlocked(convo: Convo) -> None:
     """``ConvoLocked`` for a locked group (by its owner, permanently, or by moderation)."""
     if convo.locked:
-        how = "by moderation" if convo.moderation_lock else convo.lock_status.replace("-", " ")
+        how = "by moderation" if convo.moderated else convo.lock_status.replace("-", " ")
         raise fail("ConvoLocked", f"The group is locked ({how})")
 
 

@@ -236,8 +236,9 @@ class Convo:
     members: dict[str, Member] = field(default_factory=dict)
     lock_status: str = "unlocked"
     moderation_lock: bool = False
-    moderation_reason: str = ""
-    """Why moderation locked it (``convo_taken_down``, ``owner_suspended``); empty when it did not."""
+    """Locked by moderation from outside (the admin API's takedown: ``convo_taken_down``)."""
+    owner_suspended: bool = False
+    """Its owner has no chat access (``updateActorAccess``): locked by moderation until it is back."""
     link: JoinLink | None = None
     messages: list[Message] = field(default_factory=list)
     message_ids: dict[str, Message] = field(default_factory=dict)
@@ -277,11 +278,23 @@ class Convo:
     @property
     def locked(self) -> bool:
         """Whether the convo takes no new content (by the owner or by moderation)."""
-        return self.moderation_lock or self.lock_status != "unlocked"
+        return self.moderated or self.lock_status != "unlocked"
+
+    @property
+    def moderated(self) -> bool:
+        """Locked by moderation, for either reason."""
+        return self.moderation_lock or self.owner_suspended
+
+    @property
+    def moderation_reason(self) -> str | None:
+        """Why moderation locks it (the takedown first), or None."""
+        if self.moderation_lock:
+            return "convo_taken_down"
+        return "owner_suspended" if self.owner_suspended else None
 
     @property
     def effective_lock_status(self) -> str:
         """The lock status clients see (a moderation lock shows as ``locked``)."""
-        if self.moderation_lock and self.lock_status == "unlocked":
+        if self.moderated and self.lock_status == "unlocked":
             return "locked"
         return self.lock_status

@@ -250,7 +250,7 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
     header = request.headers.get("Authorization")
     if mode == "none" or (mode == "optional" and not header):
         return None, {}
-    if mode == "moderator":
+    if mode == "moderator":  # the journal keeps who: a replay calls as the admin where a moderator did
         return None, {"moderator": await moderator(request, service, nsid)}
     scope: Literal["access", "refresh"] = "refresh" if mode == "refresh" else "access"
     kind, _, token = (header or "").partition(" ")
@@ -277,10 +277,10 @@ async def moderator(request: web.Request, service: Service, nsid: str) -> str:
         if token is None:
             return "admin"  # the admin API is open too: no one to tell apart
         raise auth_required("Moderation calls need the admin token or a moderator's token")
-    if token is not None and header == f"Bearer {token}":
-        return "admin"
     kind, _, bearer = header.partition(" ")
     bearer = bearer.strip()
+    if token is not None and kind.lower() == "bearer" and bearer == token:
+        return "admin"
     forwarded = kind.lower() == "bearer" and bool(bearer) and bearer.isascii()
     if service.network is not None and forwarded and not service_auth.is_own_token(bearer, service.tokens.service_did):
         did = (await service.network.verify(bearer, nsid)).partition("#")[0]
@@ -289,9 +289,11 @@ async def moderator(request: web.Request, service: Service, nsid: str) -> str:
         return did
     actor, _ = service.tokens.verify(service.state, header, "access")
     if actor.did not in service.config.moderators:
-        raise XrpcError(
-            "UntrustedIss", f"Untrusted issuer: {actor.handle} is not a moderator (serve --moderator DID)", 401
+        refused = XrpcError(
+            "UntrustedIss", f"Untrusted issuer: {actor.handle} is not a moderator (--moderator DID)", 401
         )
+        refused.did = actor.did  # the journal names who was refused: a replay refuses them again
+        raise refused
     return actor.did
 
 
@@ -377,6 +379,8 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
             entry["serviceAuth"] = True  # a PDS's (or a forger's) token: a replay cannot send it again
         raise
     entry["actor"] = viewer.did if viewer else (claims["iss"].partition("#")[0] if "iss" in claims else None)
+    if "moderator" in claims:
+        entry["moderator"] = claims["moderator"]  # who moderated: a replay calls as the admin
     if registered.auth == "refresh":
         entry["session"] = claims.get("jti")  # which session a refresh used: a replay must end the same one
     try:

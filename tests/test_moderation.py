@@ -337,7 +337,7 @@ async def test_a_future_cursor_and_who_may_listen(http: httpx.Client, mod_server
     closing = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     async with (
         aiohttp.ClientSession(headers=ADMIN) as session,
-        session.ws_connect(ws_url(mod_server, "9zzzzzzzzzzzz")) as ws,
+        session.ws_connect(ws_url(mod_server, "7zzzzzzzzzzzz")) as ws,
     ):
         got = await frames(ws, 2)
         assert len(got) == 1 and isinstance(got[0], ErrorFrame) and got[0].body.error == "FutureCursor"
@@ -348,6 +348,9 @@ async def test_a_future_cursor_and_who_may_listen(http: httpx.Client, mod_server
         assert info.value.status == 401
     plain = http.get(M + "subscribeModEvents")
     assert plain.status_code == 400 and "WebSocket" in plain.json()["message"]
+    for cursor in ("", "abc", "9zzzzzzzzzzzz", "2222222222222 "):  # not a rev: refused before the upgrade
+        bad = http.get(M + "subscribeModEvents", params={"cursor": cursor})
+        assert bad.status_code == 400 and "cursor" in bad.json()["message"], cursor
 
 
 async def test_a_consumer_that_does_not_keep_up_is_cut_off(http: httpx.Client, mod_server: MockChatServer) -> None:
@@ -401,4 +404,4 @@ def test_moderation_records_replays_and_dumps(http: httpx.Client, mod_server: Mo
     assert restored.status_code == 200, restored.text
     assert mod_server.state.actors[alice.did].chat_access_ref == "r1"
     snapshot = http.get("/_mock/snapshot").text
-    assert "chatDisabled: true" in snapshot and "moderationReason: owner_suspended" in snapshot
+    assert "chatDisabled: true" in snapshot and "ownerSuspended: true" in snapshot
