@@ -185,7 +185,9 @@ async def serve(args: argparse.Namespace) -> None:
         service_did=args.service_did,
         service_url=args.service_url,
     )
-    server = MockChatServer(args.host, args.port, config=config)
+    # one line per request, as people read it, batched onto stderr (access_log.py); quiet above INFO
+    stream = sys.stderr if logging.getLogger("mockserver.access").isEnabledFor(logging.INFO) else None
+    server = MockChatServer(args.host, args.port, config=config, access_stream=stream)
     log = logging.getLogger("mockserver")
     recording = not args.empty and is_recording(args.scenario)
     if recording and args.no_admin:

@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from aiohttp import web
 
+from . import access_log
+from .access_log import FastAccessLogger
 from .app import create_app
 from .protocol import use_xrpc_errors
 from .service import SERVICE_KEY, Config, Service
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from scenarios import LoadedScenario, ScenarioBuilder
 
 T = TypeVar("T")
-access_log = logging.getLogger("mockserver.access")
+access_logger = logging.getLogger("mockserver.access")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 
 
@@ -41,6 +43,7 @@ class MockChatServer:
         strict: bool = False,
         member_limit: int | None = None,
         config: Config | None = None,
+        access_stream: TextIO | None = None,
     ) -> None:
         if config is None:
             config = Config(seed=seed, strict=strict)
@@ -48,6 +51,9 @@ class MockChatServer:
                 config.member_limit = member_limit
         self.host = host
         self._requested_port = port
+        self._access_stream = access_stream
+        """Where ``serve`` writes one line per request (batched; see access_log.py); without it the
+        lines go to the ``mockserver.access`` logger, as aiohttp writes them."""
         self.app = create_app(config)
         self.service: Service = self.app[SERVICE_KEY]
         self._runner: web.AppRunner | None = None
@@ -84,13 +90,10 @@ class MockChatServer:
         """Start listening on the current event loop."""
         if self._runner is not None:
             raise RuntimeError("the server is already running")
-        runner = web.AppRunner(
-            self.app,
-            handle_signals=False,
-            access_log=access_log,
-            access_log_format=ACCESS_LOG_FORMAT,
-            shutdown_timeout=1.0,
-        )
+        logs: dict[str, Any] = {"access_log": access_logger, "access_log_format": ACCESS_LOG_FORMAT}
+        if self._access_stream is not None:
+            logs = {"access_log": self._access_stream, "access_log_class": FastAccessLogger}
+        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=1.0, **logs)
         await runner.setup()
         use_xrpc_errors(runner)
         site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
@@ -109,6 +112,7 @@ class MockChatServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        access_log.flush()
         self._port = None
 
     async def __aenter__(self) -> MockChatServer:

@@ -256,15 +256,19 @@ async def authenticate(request: web.Request, service: Service, mode: AuthMode, n
     kind, _, token = (header or "").partition(" ")
     token = token.strip()
     bearer = kind.lower() == "bearer" and bool(token) and token.isascii()
-    if service.network is not None and scope == "access" and bearer:
-        if not service_auth.is_own_token(token, service.tokens.service_did):  # a PDS forwarded it
-            return None, {"iss": await service.network.verify(token, nsid)}  # met once the input is checked
-    elif bearer and service_auth.is_service_token(token):
-        raise invalid_token(
-            "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
-            "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
-        )
-    return service.tokens.verify(service.state, header, scope)
+    forwarded = service.network is not None and scope == "access" and bearer
+    if forwarded and not service_auth.is_own_token(token, service.tokens.service_did):  # a PDS sent it
+        assert service.network is not None
+        return None, {"iss": await service.network.verify(token, nsid)}  # met once the input is checked
+    try:
+        return service.tokens.verify(service.state, header, scope)
+    except XrpcError:
+        if bearer and service.network is None and service_auth.is_service_token(token):
+            raise invalid_token(
+                "This is a service-auth token (signed with an account key, as a PDS forwards calls): the mock "
+                "takes them in chat service mode only (bsky-chat-mock serve --plc-url URL)"
+            ) from None
+        raise
 
 
 async def moderator(request: web.Request, service: Service, nsid: str) -> str:

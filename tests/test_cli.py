@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -148,3 +149,30 @@ def test_transcript_puts_a_join_request_under_its_group_and_skips_logins(tmp_pat
     assert "**carol.test** `requestJoin`" in group
     assert "createSession" not in text and "getProfile" not in text
     assert "logins, refreshes and profile reads not listed" in text
+
+
+@pytest.mark.parametrize(("level", "logged"), [("INFO", True), ("WARNING", False)])
+def test_serve_writes_one_access_line_per_request_like_its_other_lines(level: str, logged: bool) -> None:
+    proc = _serve("--empty", "--log-level", level)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        for _ in range(3):
+            assert (
+                httpx.get(f"{url}/xrpc/app.bsky.actor.getProfile", params={"actor": "nobody.test"}).status_code == 400
+            )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    lines = [line for line in err.splitlines() if "mockserver.access" in line]
+    if not logged:
+        assert lines == []
+        return
+    assert len(lines) == 3, err  # written in batches, all there once it stops
+    pattern = (
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mockserver\.access INFO 127\.0\.0\.1 "
+        r'"GET /xrpc/app\.bsky\.actor\.getProfile\?actor=nobody\.test HTTP/1\.1" 400 \d+ \d+\.\d{6}s'
+    )
+    assert all(re.fullmatch(pattern, line) for line in lines), lines
+    other = next(line for line in err.splitlines() if "listening" in line or " mockserver INFO " in line)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mockserver INFO ", other), other

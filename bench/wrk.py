@@ -1,0 +1,178 @@
+"""Throughput as people run it: ``wrk`` (C, one thread) against the default ``bsky-chat-mock serve``
+(INFO logging, one access line per request) and against a bare aiohttp handler answering a body
+of the same size, A B A B in one run.
+
+Run: ``.venv/bin/python bench/wrk.py [--seconds 3] [--repeat 2] [--log-level INFO]``; ``make
+bench`` installs wrk (Debian's package) when it is missing. Rows: repeated getConvo (answered
+from the read cache), getConvo with a new query each time (built every time, as after a write),
+sendMessage, requestJoin (a new account each call); req/s at 32 connections, the server's CPU per
+request, and p99 latency at 8 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from load import cpu_seconds, setup, start
+
+HERE = Path(__file__).parent
+PY = sys.executable
+
+LUA_GET = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", string.gsub(wrk.path, "{n}", tostring(counter)), {["Authorization"] = AUTH})
+end
+"""
+LUA_POST = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.gsub(BODY, "{n}", tostring(counter))
+  return wrk.format("POST", wrk.path, {["Authorization"] = AUTH, ["Content-Type"] = "application/json"}, body)
+end
+"""
+LUA_TOKENS = """
+tokens = {}
+for line in io.lines(TOKENS) do tokens[#tokens + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  local token = tokens[((counter - 1) % #tokens) + 1]
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  return wrk.format("POST", wrk.path, headers, BODY)
+end
+"""
+
+
+def lua(template: str, **values: str) -> str:
+    """A wrk script file: ``values`` as Lua globals, then ``template``."""
+    head = "".join(f"{name} = [==[{value}]==]\n" for name, value in values.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(head + template)
+    return script.name
+
+
+def wrk(url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
+    """One wrk run: req/s, p99 latency in ms, and non-2xx answers."""
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
+    if script:
+        args[1:1] = ["-s", script]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+        "errors": float(errors.group(1)) if errors else 0.0,
+        "requests": float(total.group(1)) if total else 0.0,
+    }
+
+
+def measured(pid: int, url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
+    before = cpu_seconds(pid)
+    result = wrk(url, script, connections, seconds)
+    after = cpu_seconds(pid)
+    if before is not None and after is not None and result["requests"]:
+        result["cpu_us"] = (after - before) / result["requests"] * 1e6
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
+    parser.add_argument("--repeat", type=int, default=2, help="A B pairs per row (medians are shown)")
+    parser.add_argument("--log-level", default="INFO", help="the mock's --log-level (INFO: the default serve)")
+    parser.add_argument(
+        "--joiners-per-second", type=int, default=3000, help="accounts made for requestJoin, per second of its runs"
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
+    log = Path(tempfile.mkdtemp()) / "mock.log"  # the access log goes to a file, as to a terminal
+    command = [PY, "-m", "mockserver", "serve", "--port", "0", "--empty", "--log-level", args.log_level]
+    mock = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+    assert mock.stdout is not None
+    url = mock.stdout.readline().strip().rsplit(" ", 1)[1]
+    bare, bare_url = start([PY, str(HERE / "bare.py")])
+    try:
+        ctx = setup(url, 0)
+        joiners = int(args.joiners_per_second * args.seconds * args.repeat * 2)  # each call a new account
+        tokens = log.parent / "tokens.txt"
+        with httpx.Client(base_url=url, timeout=60) as http, tokens.open("w") as out:
+            for _ in range(joiners):
+                out.write(http.post("/_mock/actors", json={}).json()["accessJwt"] + "\n")
+        auth = ctx["auth"]["Authorization"]
+        cid = ctx["convo"]
+        x = f"{url}/xrpc/chat.bsky."
+        rows: dict[str, tuple[str, str | None]] = {
+            "getConvo": (f"{x}convo.getConvo?convoId={cid}", lua(LUA_GET, AUTH=auth)),
+            "getConvo fresh": (f"{x}convo.getConvo?convoId={cid}&n={{n}}", lua(LUA_GET, AUTH=auth)),
+            "sendMessage": (
+                f"{x}convo.sendMessage",
+                lua(LUA_POST, AUTH=auth, BODY=f'{{"convoId": "{cid}", "message": {{"text": "load {{n}}"}}}}'),
+            ),
+            "requestJoin": (
+                f"{x}group.requestJoin",
+                lua(LUA_TOKENS, TOKENS=str(tokens), BODY=f'{{"code": "{ctx["code"]}"}}'),
+            ),
+        }
+        sizes = {
+            "getConvo": len(httpx.get(rows["getConvo"][0], headers={"Authorization": auth}).content),
+            "sendMessage": 149,
+            "requestJoin": 20,
+        }
+        sizes["getConvo fresh"] = sizes["getConvo"]
+        print(
+            f"wrk -t1, {args.seconds:g} s runs, medians of {args.repeat} A B pairs; serve --log-level {args.log_level}"
+        )
+        print(
+            f"{'call':16} {'conns':>5} {'bare req/s':>10} {'mock req/s':>10} {'ratio':>6} {'bare cpu us':>11} "
+            f"{'mock cpu us':>11} {'cpu ratio':>9} {'mock p99 ms':>11} {'errors':>6}"
+        )
+        joined = 0
+        for connections in (32, 8):
+            for name, (target, script) in rows.items():
+                bases: list[dict[str, float]] = []
+                mocks: list[dict[str, float]] = []
+                for _ in range(args.repeat):
+                    bases.append(measured(bare.pid, f"{bare_url}/size/{sizes[name]}", None, connections, args.seconds))
+                    mocks.append(measured(mock.pid, target, script, connections, args.seconds))
+                    if name == "requestJoin":
+                        joined += int(mocks[-1]["requests"])
+                med = lambda rs, f: statistics.median(r.get(f, float("nan")) for r in rs)  # noqa: E731
+                pairs = list(zip(mocks, bases, strict=True))
+                ratio = statistics.median(m["rps"] / b["rps"] for m, b in pairs)
+                cpu_ratio = statistics.median(b.get("cpu_us", 0) / m.get("cpu_us", 1) for m, b in pairs)
+                print(
+                    f"{name:16} {connections:5d} {med(bases, 'rps'):10.0f} {med(mocks, 'rps'):10.0f} {ratio:6.2f} "
+                    f"{med(bases, 'cpu_us'):11.0f} {med(mocks, 'cpu_us'):11.0f} {cpu_ratio:9.2f} "
+                    f"{med(mocks, 'p99_ms'):11.2f} {int(sum(m['errors'] for m in mocks)):6d}"
+                )
+        if joined > joiners:
+            print(
+                f"note: requestJoin sent {joined} calls for {joiners} accounts: "
+                "the rest asked again (raise --joiners-per-second)"
+            )
+    finally:
+        bare.kill()
+        mock.kill()
+        shutil.rmtree(log.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
