@@ -36,8 +36,10 @@ from .admin_schema import (
 from .chat_views import join_link_view
 from .clock import parse_iso
 from .errors import invalid_request, not_found
+from .exposure import loopback_peer
+from .journal import REDACTED
 from .parsing import whole_number
-from .recording import is_recording
+from .recording import is_recording, redact_state
 from .service import SERVICE_KEY, Service
 from .state import Actor, Convo
 from .xrpc import MAX_DEPTH, json_response, read_input, served_methods
@@ -51,12 +53,19 @@ RECENT_MESSAGES = 8
 PAGE = files("mockserver").joinpath("static").joinpath("index.html")
 
 
-def actor_json(actor: Actor) -> Json:
-    """Everything the mock holds about an actor, as the admin API shows it."""
+def shows_passwords(request: web.Request) -> bool:
+    """Passwords go to the admin (its token, where there is one) and to callers on this machine;
+    never to a caller on a network when the admin API has no token."""
+    return request.app[SERVICE_KEY].config.admin_token is not None or loopback_peer(request)
+
+
+def actor_json(actor: Actor, passwords: bool = True) -> Json:
+    """Everything the mock holds about an actor, as the admin API shows it (``passwords=False``:
+    the password as ``***``)."""
     return {
         "did": actor.did,
         "handle": actor.handle,
-        "password": actor.password,
+        "password": actor.password if passwords else REDACTED,
         "displayName": actor.display_name,
         "avatar": actor.avatar,
         "createdAt": actor.created_at,
@@ -93,7 +102,8 @@ def _actor(service: Service, identifier: str) -> Actor:
 async def list_actors(request: web.Request) -> web.Response:
     """GET /_mock/actors: every actor."""
     service = request.app[SERVICE_KEY]
-    return json_response({"actors": [actor_json(a) for a in service.state.actors.values()]})
+    shown = shows_passwords(request)
+    return json_response({"actors": [actor_json(a, shown) for a in service.state.actors.values()]})
 
 
 async def post_actor(request: web.Request) -> web.Response:
@@ -105,7 +115,7 @@ async def post_actor(request: web.Request) -> web.Response:
         {
             "did": actor.did,
             "handle": actor.handle,
-            "password": actor.password,
+            "password": actor.password if shows_passwords(request) else REDACTED,
             "accessJwt": tokens.access_jwt,
             "refreshJwt": tokens.refresh_jwt,
         },
@@ -116,7 +126,7 @@ async def post_actor(request: web.Request) -> web.Response:
 async def get_actor(request: web.Request) -> web.Response:
     """GET /_mock/actors/{id}: one actor, by DID or handle."""
     service = request.app[SERVICE_KEY]
-    return json_response(actor_json(_actor(service, request.match_info["id"])))
+    return json_response(actor_json(_actor(service, request.match_info["id"]), shows_passwords(request)))
 
 
 async def patch_actor(request: web.Request) -> web.Response:
@@ -124,7 +134,7 @@ async def patch_actor(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     actor = _actor(service, request.match_info["id"])
     spec = await _body(request, UPDATE_ACTOR, ACTOR_FIELDS)
-    return json_response(actor_json(control.update_actor(service, actor, spec)))
+    return json_response(actor_json(control.update_actor(service, actor, spec), shows_passwords(request)))
 
 
 async def post_session(request: web.Request) -> web.Response:
@@ -296,14 +306,15 @@ async def current_scenario(request: web.Request) -> web.Response:
 
 async def get_state(request: web.Request) -> web.Response:
     """GET /_mock/state: the whole state as JSON."""
-    return json_response(snapshot.dump(request.app[SERVICE_KEY]))
+    data = snapshot.dump(request.app[SERVICE_KEY])
+    return json_response(data if shows_passwords(request) else redact_state(data))
 
 
 async def get_snapshot(request: web.Request) -> web.Response:
     """GET /_mock/snapshot[?exact=true]: the state as a scenario file (YAML) that loads back to the
     same state every read sees (``exact``: with the id generator's whole internal state too)."""
     exact = request.query.get("exact", "false").lower() in ("true", "1", "yes")
-    text = snapshot.as_scenario(request.app[SERVICE_KEY], exact=exact)
+    text = snapshot.as_scenario(request.app[SERVICE_KEY], exact=exact, passwords=shows_passwords(request))
     return web.Response(text=text, content_type="application/yaml")
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import re
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from scenarios.loader import load as load_scenario
 from scenarios.model import ScenarioError, builtin_names, check, find
 
 from . import __version__
+from .exposure import loopback_host
 from .recording import FileRecorder, is_recording
 from .recording import read as read_recording
 from .replay import replay, replay_async
@@ -114,7 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--empty", action="store_true", help="start with an empty state instead of a scenario")
     serve.add_argument("--no-admin", action="store_true", help="do not serve the admin API under /_mock/")
     serve.add_argument("--record", metavar="PATH", help="append every call to PATH as JSON lines (a recording)")
-    serve.add_argument("--admin-token", metavar="TOKEN", help="require 'Authorization: Bearer TOKEN' on admin calls")
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on admin calls (bound off loopback without it: one is made "
+        "up and printed)",
+    )
+    serve.add_argument(
+        "--deterministic-tokens",
+        action="store_true",
+        help="derive the session-token secret from --seed, so runs give the same tokens (default: random per run; "
+        "anyone who knows the seed can then make tokens)",
+    )
     serve.add_argument(
         "--moderator",
         action="append",
@@ -127,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--cors-origin",
         action="append",
         metavar="ORIGIN",
-        help="allow browser calls from ORIGIN (repeatable; default: any origin)",
+        help="allow browser calls from ORIGIN (repeatable; default: any origin on loopback, none but the "
+        "state page's own off it)",
     )
     pds = serve.add_argument_group(
         "chat service mode", "serve as the chat service of a real PDS (docs/pds.md): --plc-url turns it on"
@@ -173,13 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def serve(args: argparse.Namespace) -> None:
     """Run until SIGINT or SIGTERM."""
+    log = logging.getLogger("mockserver")
+    on_network = not loopback_host(args.host)
+    admin_token = args.admin_token
+    made_token = on_network and not args.no_admin and admin_token is None
+    if made_token:  # reachable from a network: the admin API is nobody's without it
+        admin_token = secrets.token_urlsafe(24)
+    origins = tuple(args.cors_origin or (["*"] if not on_network else []))
+    if on_network and not args.cors_origin:
+        log.info("on a network: browsers on other origins are refused; allow one with --cors-origin ORIGIN")
     config = Config(
         seed=args.seed,
         strict=args.strict,
         member_limit=args.member_limit,
         admin=not args.no_admin,
-        admin_token=args.admin_token,
-        cors_origins=tuple(args.cors_origin or ["*"]),
+        admin_token=admin_token,
+        deterministic_tokens=args.deterministic_tokens,
+        cors_origins=origins,
         moderators=tuple(args.moderator or ()),
         plc_url=args.plc_url,
         service_did=args.service_did,
@@ -188,7 +212,6 @@ async def serve(args: argparse.Namespace) -> None:
     # one line per request, as people read it, batched onto stderr (access_log.py); quiet above INFO
     stream = sys.stderr if logging.getLogger("mockserver.access").isEnabledFor(logging.INFO) else None
     server = MockChatServer(args.host, args.port, config=config, access_stream=stream)
-    log = logging.getLogger("mockserver")
     recording = not args.empty and is_recording(args.scenario)
     if recording and args.no_admin:
         raise ScenarioError(args.scenario, ["replaying a recording needs the admin API: drop --no-admin"])
@@ -208,12 +231,15 @@ async def serve(args: argparse.Namespace) -> None:
         elif args.record:
             server.service.started()
         if recording:
-            report = await replay_async(server.url, read_recording(args.scenario), args.admin_token)
+            report = await replay_async(server.url, read_recording(args.scenario), admin_token)
             log.info("recording %s: %s", args.scenario, report.text())
             if not report.ok:
                 raise ScenarioError(args.scenario, [report.text()])
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
-        if not args.no_admin:
+        if made_token:  # said once, here: it is in no log
+            print(f"admin token (every /_mock/ call needs it): {admin_token}", flush=True)
+            print(f"state page: {server.url}/_mock/?token={admin_token}", flush=True)
+        elif not args.no_admin:
             log.info("state page: %s/_mock/", server.url)
         network = server.service.network
         if network is not None:
@@ -229,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
+        if args.deterministic_tokens and args.seed is None:
+            parser.error("--deterministic-tokens derives the token secret from the seed: give --seed too")
         if (args.service_did or args.service_url) and not args.plc_url:
             parser.error("--service-did and --service-url belong to chat service mode: give --plc-url too")
         if args.service_did and not args.service_did.startswith("did:web:") and not args.service_url:

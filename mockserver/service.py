@@ -37,6 +37,10 @@ class Config:
     member_limit: int = DEFAULT_MEMBER_LIMIT
     max_body: int = MAX_BODY
     secret: str | None = None
+    """The session-token secret; by default a random one per run (see ``deterministic_tokens``)."""
+    deterministic_tokens: bool = False
+    """Derive the token secret from the seed, so the same seed gives the same tokens on every run
+    (anyone who knows the seed can then make tokens: keep it to machines you trust)."""
     admin: bool = True
     """Serve the admin API under ``/_mock/``."""
     admin_token: str | None = None
@@ -68,10 +72,10 @@ class Service:
         self.state = State()
         secret = self.config.secret
         if secret is None:
-            if self.config.seed is None:
-                secret = secrets.token_hex(32)
-            else:
+            if self.config.deterministic_tokens and self.config.seed is not None:
                 secret = hashlib.sha256(f"bsky-chat-mock:{self.config.seed}".encode()).hexdigest()
+            else:  # whatever the seed: a seed makes ids and names, not the keys to every account
+                secret = secrets.token_hex(32)
         self.tokens = Tokens(secret, self.clock, self.ids, SERVICE_DID)
         self.faults = Faults()
         self.journal = Journal()

@@ -320,14 +320,18 @@ def _audience(
     raise TypeError(f"audience must be an index into audiences or a list of DIDs, not {given!r}")
 
 
-def as_scenario(service: Service, *, exact: bool = False) -> str:
+def as_scenario(service: Service, *, exact: bool = False, passwords: bool = True) -> str:
     """The state as a scenario file (YAML): the documented camelCase format, whose ``state`` loads
     back to the same state as every read sees it. The id generator is written as its seed and
     position only (new ids after a load are drawn afresh from them); ``exact=True`` keeps its
-    whole internal state, so the ids made after a load are the very ones the original would make."""
+    whole internal state, so the ids made after a load are the very ones the original would make.
+    ``passwords=False``: every password written as ``***``."""
     import yaml
 
-    state = readable(dump(service))
+    from .recording import redact_state
+
+    data = dump(service)
+    state = readable(data if passwords else redact_state(data))
     if not exact:
         ids = state["ids"]
         state["ids"] = {"seed": ids["seed"], "tidLast": ids["tidLast"]}

@@ -173,3 +173,21 @@ def test_switch_scenario_post_a_message_and_see_it(page: Any, server: MockChatSe
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_page_works_through_the_url_that_carries_the_admin_token(browser: Any) -> None:
+    from mockserver.service import Config
+
+    with MockChatServer(config=Config(admin_token="page-token")) as guarded:
+        guarded.load_scenario("demo")
+        context = browser.new_context()
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(f"{guarded.url}/_mock/?token=page-token")
+        tab.wait_for_selector("[data-convo] h3:has-text('Weekend hikers')")
+        tab.goto(f"{guarded.url}/_mock/")  # without it the page says what is missing, and shows nothing
+        tab.wait_for_selector("#status.error")
+        assert tab.locator("[data-convo]").count() == 0
+        context.close()
+        assert errors == []
