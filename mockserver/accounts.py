@@ -111,7 +111,7 @@ def create_actor(state: State, ids: Ids, clock: Clock, lex: Lexicons, spec: Json
     actor = Actor(
         did=did,
         handle=handle,
-        password=clean.get("password") or ids.token(12),
+        password=clean.get("password") or ids.password(),
         display_name=clean.get("displayName", ids.display_name()),
         avatar=clean.get("avatar", ""),
         created_at=clock.iso(),

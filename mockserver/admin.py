@@ -56,7 +56,7 @@ PAGE = files("mockserver").joinpath("static").joinpath("index.html")
 def shows_passwords(request: web.Request) -> bool:
     """Passwords go to the admin (its token, where there is one) and to callers on this machine;
     never to a caller on a network when the admin API has no token."""
-    return request.app[SERVICE_KEY].config.admin_token is not None or loopback_peer(request)
+    return bool(request.app[SERVICE_KEY].config.admin_token) or loopback_peer(request)
 
 
 def actor_json(actor: Actor, passwords: bool = True) -> Json:
@@ -235,7 +235,7 @@ async def reset(request: web.Request) -> web.Response:
         if service.scenario is None:
             raise invalid_request("No scenario is loaded: there is nothing to reset to but empty")
         loaded = _scenario_call(lambda: service.reload_scenario())
-        return json_response({"scenario": loaded.to_json() if loaded else None})
+        return json_response({"scenario": _loaded_json(request, loaded.to_json()) if loaded else None})
     raise invalid_request(f"to must be empty or scenario, got {to!r}")
 
 
@@ -266,7 +266,7 @@ async def load_scenario(request: web.Request) -> web.Response:
     if ("name" in body) == ("scenario" in body):
         raise invalid_request("Give either name (a built-in scenario or a file path) or scenario (inline), not both")
     if "name" in body and is_recording(body["name"]):
-        return json_response(await _replay_recording(request, body["name"]))
+        return json_response(_loaded_json(request, await _replay_recording(request, body["name"])))
     if "name" in body:
         loaded = _scenario_call(lambda: load(service, find(body["name"])))
     else:
@@ -274,7 +274,15 @@ async def load_scenario(request: web.Request) -> web.Response:
             raise invalid_request("scenario must be an object: the same content as a scenario file")
         source = ScenarioSource("inline", "inline scenario", body["scenario"])
         loaded = _scenario_call(lambda: load(service, source))
-    return json_response(loaded.to_json())
+    return json_response(_loaded_json(request, loaded.to_json()))
+
+
+def _loaded_json(request: web.Request, loaded: Json) -> Json:
+    """What a scenario made, its passwords as ``***`` where the caller may not see them."""
+    if shows_passwords(request):
+        return loaded
+    actors = {key: {**actor, "password": REDACTED} for key, actor in loaded.get("actors", {}).items()}
+    return {**loaded, "actors": actors}
 
 
 async def _replay_recording(request: web.Request, path: str) -> Json:
@@ -301,7 +309,7 @@ async def _replay_recording(request: web.Request, path: str) -> Json:
 async def current_scenario(request: web.Request) -> web.Response:
     """GET /_mock/scenario: what the loaded scenario made (actors, convo ids, codes), or null."""
     loaded = request.app[SERVICE_KEY].loaded
-    return json_response({"scenario": loaded.to_json() if loaded else None})
+    return json_response({"scenario": _loaded_json(request, loaded.to_json()) if loaded else None})
 
 
 async def get_state(request: web.Request) -> web.Response:

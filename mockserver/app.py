@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 
 from . import admin, handlers, mod_events, mod_stream, xrpc
 from .errors import XrpcError
+from .exposure import holds_admin_token
 from .recording import call_line
 from .service import SERVICE_KEY, Config, Service
 
@@ -85,7 +86,7 @@ def _check_admin_token(request: web.Request) -> None:
     """With an admin token configured, admin calls must carry it (the state page itself need not)."""
     token = request.app[SERVICE_KEY].config.admin_token
     guarded = bool(token) and request.path.startswith("/_mock/") and request.path != "/_mock/"
-    if guarded and request.headers.get("Authorization") != f"Bearer {token}":
+    if guarded and not holds_admin_token(request.headers.get("Authorization"), token):
         raise XrpcError("AuthenticationRequired", "The admin API needs 'Authorization: Bearer <admin token>'", 401)
 
 
@@ -105,6 +106,13 @@ async def _dispatch(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE_KEY]
+    repeated = xrpc.repeat(request, service) if request.method == "GET" else None
+    if repeated is not None:  # the same query, sent the same way, nothing changed since
+        response, done = repeated
+        recorded = service.journal.record(done)
+        if service.recorders:
+            service.emit(call_line(service.journal.public(recorded)))
+        return response
     record = True
     entry: dict[str, Any] = {
         "time": None,  # the time the call ran at (a handler's frozen time); filled in below if it did not run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 from typing import Any
 
 from faker import Faker
@@ -24,6 +25,8 @@ class Ids:
 
     def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
+        self.secrets_from_seed = False
+        """Made-up passwords come from the seed too (``Config.deterministic_tokens``)."""
         self.faker = Faker("en_US")
         self.rng = random.Random()
         self._tid_last = 0
@@ -74,6 +77,13 @@ class Ids:
     def did(self) -> str:
         """A new ``did:plc:`` identifier: 24 base32 characters."""
         return "did:plc:" + "".join(self.rng.choice(BASE32) for _ in range(24))
+
+    def password(self) -> str:
+        """A made-up password: from the seed only when ``secrets_from_seed`` (deterministic tokens);
+        otherwise random per run, as a seed makes ids and names, not the keys to accounts. The
+        seeded generator is drawn from either way, so every id after it stays the same."""
+        drawn = self.token(12)
+        return drawn if self.secrets_from_seed else secrets.token_urlsafe(9)
 
     def token(self, length: int = 16) -> str:
         """A random lowercase alphanumeric string (passwords, codes, token ids)."""

@@ -69,6 +69,7 @@ class Service:
         self.lexicons: Lexicons = bundled()
         self.clock = Clock()
         self.ids = Ids(self.config.seed)
+        self.ids.secrets_from_seed = self.config.deterministic_tokens
         self.state = State()
         secret = self.config.secret
         if secret is None:
@@ -114,6 +115,12 @@ class Service:
         self.writes += 1
         if self.reads:
             self.reads = {}
+
+    def remember_repeat(self, key: Any, repeat: Any) -> None:
+        """Keep what answers a query sent exactly so again (see ``xrpc.repeat``) until the next change."""
+        if len(self.reads) >= READS_CACHE:
+            self.reads = {}
+        self.reads[key] = repeat
 
     def remember_read(self, key: Any, text: bytes) -> None:
         """Keep a query's answer (as sent) until the next change."""

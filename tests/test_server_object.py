@@ -10,6 +10,7 @@ import httpx
 from aiohttp.test_utils import TestClient
 
 from mockserver import MockChatServer, create_app
+from mockserver.service import Config
 
 
 def test_thread_start_stop_leaves_nothing_behind() -> None:
@@ -72,13 +73,16 @@ async def test_create_app_embeds_in_aiohttp(aiohttp_client: object) -> None:
 
 
 def test_same_seed_gives_the_same_ids() -> None:
-    def run(seed: int) -> list[tuple[str, str, str]]:
-        with MockChatServer(seed=seed) as server:
+    def run(seed: int, deterministic: bool = False) -> list[tuple[str, str, str]]:
+        with MockChatServer(config=Config(seed=seed, deterministic_tokens=deterministic)) as server:
             made = [httpx.post(f"{server.url}/_mock/actors", json={}).json() for _ in range(3)]
             server.reset()
             again = httpx.post(f"{server.url}/_mock/actors", json={}).json()
             assert again["did"] == made[0]["did"]  # reset restarts the sequence
             return [(m["did"], m["handle"], m["password"]) for m in made]
 
-    assert run(7) == run(7)
-    assert run(7) != run(8)
+    first, second = run(7), run(7)
+    assert [m[:2] for m in first] == [m[:2] for m in second]  # ids and handles: the seed's
+    assert all(a[2] != b[2] for a, b in zip(first, second, strict=True))  # made-up passwords: the run's
+    assert run(7, deterministic=True) == run(7, deterministic=True)  # unless asked for
+    assert [m[:2] for m in run(7)] != [m[:2] for m in run(8)]
