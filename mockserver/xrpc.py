@@ -502,7 +502,7 @@ def repeat(request: web.Request, service: Service) -> tuple[web.Response, Json] 
         "time": service.clock.iso(),
         "actor": hit.actor,
         "method": request.match_info["nsid"],
-        "params": hit.params,
+        "params": dict(hit.params),  # its own: a journal entry is never shared with another
         "input": None,
         "output": hit.answer,
         "status": 200,
