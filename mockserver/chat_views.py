@@ -161,13 +161,20 @@ def reaction_view(reaction: Any) -> Json:
 
 
 def message_view(
-    service: Service, convo: Convo, message: Message, viewer: Actor, *, nested: bool = False, previews: bool = True
+    service: Service,
+    convo: Convo,
+    message: Message,
+    viewer: Actor | None,
+    *,
+    nested: bool = False,
+    previews: bool = True,
 ) -> Json:
     """``messageView`` of a user message, with its ``$type``, rendered for ``viewer``.
 
     The parent of a reply is embedded one level deep; a parent sent before the viewer (last)
     joined shows as ``messageBeforeUserJoinedGroupView``. A join link embed carries the preview
-    as the viewer sees it (their convo, their request, the owner's follow of them).
+    as the viewer sees it (their convo, their request, the owner's follow of them). ``viewer``
+    None: as a moderator sees it, whoever joined when and deleted what.
     """
     view: Json = {
         "$type": f"{CONVO}#messageView",
@@ -187,6 +194,8 @@ def message_view(
         parent = convo.message_ids.get(message.reply_to)
         if parent is None:
             pass
+        elif viewer is None:
+            view["replyTo"] = message_view(service, convo, parent, None, nested=True, previews=previews)
         elif parent.seq < viewer_since(convo, viewer.did):
             view["replyTo"] = {"$type": f"{CONVO}#messageBeforeUserJoinedGroupView"}
         elif deleted_for(convo, parent, viewer):

@@ -10,15 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import mod_events
-from .chat_views import embed_view, join_link_view, profile_basic, reaction_view
+from .chat_views import JOIN_REQUEST_COUNT_CAP, join_link_view, profile_basic, system_message_view
+from .chat_views import message_view as chat_message_view
 from .errors import XrpcError, invalid_request
 from .service import Service
 from .state import Actor, Convo, Message
 
 Json = dict[str, Any]
 MOD = "chat.bsky.moderation.defs"
-CONVO = "chat.bsky.convo.defs"
-JOIN_REQUEST_COUNT_CAP = 21
 WINDOWS = {"day": timedelta(days=1), "month": timedelta(days=30), "all": None}
 ACCESS_LOCK = "owner_suspended"
 """The lock reason of the groups an account owns while its chat access is removed."""
@@ -65,35 +64,12 @@ def members(service: Service, convo: Convo, after: int | None, limit: int) -> tu
     return [profile_basic(state, did, None, convo) for _, did in page], more
 
 
-def message_view(service: Service, convo: Convo, message: Message, *, nested: bool = False) -> Json:
+def message_view(service: Service, convo: Convo, message: Message) -> Json:
     """A message as a moderator sees it: whatever its members deleted for themselves, and whoever
-    has left since, it is all there (a reply's parent one level deep)."""
+    has left since, it is all there."""
     if message.system is not None:
-        return {
-            "$type": f"{CONVO}#systemMessageView",
-            "id": message.id,
-            "rev": message.rev,
-            "sentAt": message.sent_at,
-            "data": dict(message.system),
-        }
-    view: Json = {
-        "$type": f"{CONVO}#messageView",
-        "id": message.id,
-        "rev": message.rev,
-        "text": message.text,
-        "sender": {"did": message.sender},
-        "sentAt": message.sent_at,
-    }
-    if message.facets is not None:
-        view["facets"] = message.facets
-    if message.embed is not None:
-        view["embed"] = embed_view(service, message.embed, None)
-    if message.reactions:
-        view["reactions"] = [reaction_view(r) for r in message.reactions]
-    parent = convo.message_ids.get(message.reply_to) if message.reply_to and not nested else None
-    if parent is not None and parent.system is None:
-        view["replyTo"] = message_view(service, convo, parent, nested=True)
-    return view
+        return system_message_view(message)
+    return chat_message_view(service, convo, message, None)
 
 
 def message_context(

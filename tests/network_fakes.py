@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from aiohttp import web
 from atproto_crypto.did import format_multikey
 from atproto_crypto.multibase import bytes_to_multibase
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from mockserver import MockChatServer
 
 Json = dict[str, Any]
 ORDERS = {
@@ -92,6 +95,20 @@ class Account:
 
     def put(self, collection: str, rkey: str, record: Json) -> None:
         self.records.setdefault(collection, {})[rkey] = {"$type": collection, **record}
+
+
+def aud(chat: MockChatServer) -> str:
+    """The mock's service DID: the ``aud`` its service-auth tokens must carry."""
+    assert chat.service.network is not None
+    return chat.service.network.did
+
+
+def call(client: httpx.Client, nsid: str, token: str | None, body: Json | None = None, **params: Any) -> httpx.Response:
+    """An XRPC call straight to the mock with a bearer token (a procedure when ``body`` is given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body is not None:
+        return client.post(f"/xrpc/{nsid}", json=body, headers=headers)
+    return client.get(f"/xrpc/{nsid}", params=params, headers=headers)
 
 
 class FakeNetwork:

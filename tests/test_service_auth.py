@@ -17,7 +17,7 @@ from conftest import comparable
 
 from mockserver import MockChatServer
 from mockserver.service import Config
-from tests.network_fakes import Account, FakeNetwork, Key
+from tests.network_fakes import Account, FakeNetwork, Key, aud, call
 
 Json = dict[str, Any]
 LIST = "chat.bsky.convo.listConvos"
@@ -50,18 +50,6 @@ def _fresh(chat: MockChatServer, net: FakeNetwork) -> Iterator[None]:
 def client(chat: MockChatServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=chat.url, timeout=10) as c:
         yield c
-
-
-def aud(chat: MockChatServer) -> str:
-    assert chat.service.network is not None
-    return chat.service.network.did
-
-
-def call(client: httpx.Client, nsid: str, token: str | None, body: Json | None = None, **params: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if body is not None:
-        return client.post(f"/xrpc/{nsid}", json=body, headers=headers)
-    return client.get(f"/xrpc/{nsid}", params=params, headers=headers)
 
 
 def as_(

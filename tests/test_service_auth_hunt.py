@@ -27,7 +27,7 @@ from multiformats import CID, multihash
 
 from mockserver import MockChatServer
 from mockserver.service import Config
-from tests.network_fakes import ORDERS, Account, FakeNetwork, Key, b64
+from tests.network_fakes import ORDERS, Account, FakeNetwork, Key, aud, b64, call
 
 Json = dict[str, Any]
 LIST = "chat.bsky.convo.listConvos"
@@ -241,18 +241,6 @@ def _fresh(request: pytest.FixtureRequest) -> Iterator[None]:
 def client(chat: MockChatServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=chat.url, timeout=20) as c:
         yield c
-
-
-def aud(chat: MockChatServer) -> str:
-    assert chat.service.network is not None
-    return chat.service.network.did
-
-
-def call(client: httpx.Client, nsid: str, token: str | None, body: Json | None = None, **params: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if body is not None:
-        return client.post(f"/xrpc/{nsid}", json=body, headers=headers)
-    return client.get(f"/xrpc/{nsid}", params=params, headers=headers)
 
 
 def as_(client: httpx.Client, chat: MockChatServer, who: Account, nsid: str, body: Json | None = None) -> Json:
