@@ -109,9 +109,7 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
     repeated = xrpc.repeat(request, service) if request.method == "GET" else None
     if repeated is not None:  # the same query, sent the same way, nothing changed since
         response, done = repeated
-        recorded = service.journal.record(done)
-        if service.recorders:
-            service.emit(call_line(service.journal.public(recorded)))
+        _keep(service, done)
         return response
     record = True
     entry: dict[str, Any] = {
@@ -142,10 +140,14 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         if record:
             if entry["time"] is None:
                 entry["time"] = service.clock.iso()
-            body_bytes = entry.pop(xrpc.BODY_BYTES, 0)  # counted only when the input is kept
-            recorded = service.journal.record(entry, body_bytes=body_bytes)
-            if service.recorders:
-                service.emit(call_line(service.journal.public(recorded)))
+            _keep(service, entry, entry.pop(xrpc.BODY_BYTES, 0))  # body bytes: counted only when the input is kept
+
+
+def _keep(service: Service, entry: dict[str, Any], body_bytes: int = 0) -> None:
+    """Journal a finished call and hand it to the recorders."""
+    recorded = service.journal.record(entry, body_bytes=body_bytes)
+    if service.recorders:
+        service.emit(call_line(service.journal.public(recorded)))
 
 
 def query_as_sent(request: web.Request) -> dict[str, Any]:

@@ -46,8 +46,12 @@ def web_did_url(did: str) -> str:
     host = unquote(did.removeprefix("did:web:"))
     if ":" in did.removeprefix("did:web:") or "/" in host or not host:
         raise Unresolvable(f"{did}: a did:web with a path is not supported (atproto resolves only host did:webs)")
-    scheme = "http" if host.split(":")[0] == "localhost" else "https"
-    return f"{scheme}://{host}/.well-known/did.json"
+    return f"{web_origin(host)}/.well-known/did.json"
+
+
+def web_origin(host: str) -> str:
+    """``http://`` for ``localhost`` (as atproto's resolver does in development), else ``https://``."""
+    return f"{'http' if host.split(':')[0] == 'localhost' else 'https'}://{host}"
 
 
 def read_document(did: str, doc: Any) -> DidInfo:
@@ -101,10 +105,6 @@ class Resolver:
         """Drop every document kept."""
         self._known.clear()
         self._missing.clear()
-
-    def known(self, did: str) -> DidInfo | None:
-        """What was resolved already, without asking anyone."""
-        return self._known.get(did)
 
     def missing(self, did: str) -> bool:
         """Whether ``did`` failed to resolve a moment ago."""

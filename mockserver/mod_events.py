@@ -68,10 +68,6 @@ class ModStream:
         """The events after ``cursor`` (a rev), oldest first."""
         return [e for e in self.events if e.rev > cursor]
 
-    @property
-    def last_rev(self) -> str:
-        return self.events[-1].rev if self.events else ""
-
 
 def emit(service: Service, kind: str, body: Json) -> None:
     """Add an event at the stream's next rev and hand it out."""

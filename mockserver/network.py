@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 from . import control, service_auth
 from .admin_schema import UPDATE_ACTOR
 from .errors import XrpcError, invalid_token
-from .identity import DidInfo, Resolver, Unresolvable
+from .identity import DidInfo, Resolver, Unresolvable, web_origin
 from .service import Service
 from .state import DECLARATION_VALUES, Actor
 
@@ -68,10 +68,8 @@ class Repo:
 
 
 def service_endpoint(did: str) -> str:
-    """The URL a ``did:web`` service DID names (http for localhost, as in development)."""
-    host = unquote(did.removeprefix("did:web:").split(":")[0])
-    scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
-    return f"{scheme}://{host}"
+    """The URL a ``did:web`` service DID names, as a PDS resolving it reaches it."""
+    return web_origin(unquote(did.removeprefix("did:web:").split(":")[0]))
 
 
 class Network:

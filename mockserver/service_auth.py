@@ -43,9 +43,10 @@ def bad(error: str, message: str) -> ServiceAuthError:
 
 def _json_part(text: str) -> Any:
     """A base64url JSON part of a JWT as ``JSON.parse`` reads it (strict: no NaN, no BOM), or None."""
+    raw = _json_part_bytes(text)
     try:
-        return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, binascii.Error):
+        return orjson.loads(raw) if raw is not None else None
+    except ValueError:
         return None
 
 
@@ -159,6 +160,7 @@ async def verify(token: str, own_did: str, lxm: str, now: float, key: KeyLookup)
 
 
 def _json_part_bytes(text: str) -> bytes | None:
+    """A base64url part of a JWT as bytes, or None."""
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, binascii.Error):

@@ -152,13 +152,20 @@ def test_passwords_are_kept_from_callers_on_a_network(everywhere: MockChatServer
 
 
 def test_the_token_secret_is_random_unless_asked_for() -> None:
-    def token(**config: object) -> str:
-        with MockChatServer(config=Config(seed=5, **config)) as srv:  # type: ignore[arg-type]
-            made = httpx.post(f"{srv.url}/_mock/actors", json={"handle": "same"}).json()
-            return str(made["accessJwt"])
+    def works_on_a_second_run(**config: object) -> bool:
+        """A token from one run, used on another run of the same seed (the same account there)."""
+        runs = [MockChatServer(config=Config(seed=5, **config)).start() for _ in range(2)]  # type: ignore[arg-type]
+        try:
+            made = [httpx.post(f"{srv.url}/_mock/actors", json={"handle": "same"}).json() for srv in runs]
+            assert made[0]["did"] == made[1]["did"]  # the seed's: ids and handles
+            headers = {"Authorization": f"Bearer {made[0]['accessJwt']}"}
+            return httpx.get(f"{runs[1].url}/xrpc/com.atproto.server.getSession", headers=headers).status_code == 200
+        finally:
+            for srv in runs:
+                srv.stop()
 
-    assert token() != token()  # the same seed, the same account: not the same keys
-    assert token(deterministic_tokens=True) == token(deterministic_tokens=True)
+    assert not works_on_a_second_run()  # the same seed, the same account: not the same keys
+    assert works_on_a_second_run(deterministic_tokens=True)
     refused = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--deterministic-tokens"], capture_output=True, text=True
     )
