@@ -5,8 +5,9 @@ of the same size, A B A B in one run.
 Run: ``.venv/bin/python bench/wrk.py [--seconds 3] [--repeat 2] [--log-level INFO]``; ``make
 bench`` installs wrk (Debian's package) when it is missing. Rows: repeated getConvo (answered
 from the read cache), getConvo with a new query each time (built every time, as after a write),
-sendMessage, requestJoin (a new account each call); req/s at 32 connections, the server's CPU per
-request, and p99 latency at 8 connections.
+sendMessage, requestJoin (each call a new pair of account and approval link, so each one makes a
+pending request; every run goes on from the pairs the runs before it used); req/s at 32
+connections, the server's CPU per request, and p99 latency at 8 connections.
 """
 
 from __future__ import annotations
@@ -43,15 +44,18 @@ request = function()
   return wrk.format("POST", wrk.path, {["Authorization"] = AUTH, ["Content-Type"] = "application/json"}, body)
 end
 """
-LUA_TOKENS = """
+LUA_JOIN = """
 tokens = {}
 for line in io.lines(TOKENS) do tokens[#tokens + 1] = line end
-counter = 0
+codes = {}
+for line in io.lines(CODES) do codes[#codes + 1] = line end
+counter = tonumber(OFFSET)
 request = function()
   counter = counter + 1
   local token = tokens[((counter - 1) % #tokens) + 1]
+  local code = codes[(math.floor((counter - 1) / #tokens) % #codes) + 1]
   local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
-  return wrk.format("POST", wrk.path, headers, BODY)
+  return wrk.format("POST", wrk.path, headers, '{"code": "' .. code .. '"}')
 end
 """
 
@@ -97,9 +101,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
     parser.add_argument("--repeat", type=int, default=2, help="A B pairs per row (medians are shown)")
     parser.add_argument("--log-level", default="INFO", help="the mock's --log-level (INFO: the default serve)")
-    parser.add_argument(
-        "--joiners-per-second", type=int, default=3000, help="accounts made for requestJoin, per second of its runs"
-    )
+    parser.add_argument("--joiners", type=int, default=6000, help="accounts made for requestJoin")
+    parser.add_argument("--links", type=int, default=40, help="groups with an approval link each for requestJoin")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
@@ -111,12 +114,24 @@ def main() -> None:
     bare, bare_url = start([PY, str(HERE / "bare.py")])
     try:
         ctx = setup(url, 0)
-        joiners = int(args.joiners_per_second * args.seconds * args.repeat * 2)  # each call a new account
-        tokens = log.parent / "tokens.txt"
-        with httpx.Client(base_url=url, timeout=60) as http, tokens.open("w") as out:
-            for _ in range(joiners):
-                out.write(http.post("/_mock/actors", json={}).json()["accessJwt"] + "\n")
         auth = ctx["auth"]["Authorization"]
+        # requestJoin: each call a new (account, link) pair, so every one makes a pending request
+        tokens, codes = log.parent / "tokens.txt", log.parent / "codes.txt"
+        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": auth}) as http:
+            with tokens.open("w") as out:
+                for _ in range(args.joiners):
+                    out.write(http.post("/_mock/actors", json={}).json()["accessJwt"] + "\n")
+            with codes.open("w") as out:
+                out.write(ctx["code"] + "\n")
+                for n in range(args.links - 1):
+                    member = http.post("/_mock/actors", json={}).json()["did"]
+                    group = http.post(
+                        "/xrpc/chat.bsky.group.createGroup", json={"name": f"Links {n}", "members": [member]}
+                    ).json()["convo"]["id"]
+                    link = {"convoId": group, "joinRule": "anyone", "requireApproval": True}
+                    out.write(http.post("/xrpc/chat.bsky.group.createJoinLink", json=link).json()["joinLink"]["code"])
+                    out.write("\n")
+        join_pairs = args.joiners * args.links
         cid = ctx["convo"]
         x = f"{url}/xrpc/chat.bsky."
         rows: dict[str, tuple[str, str | None]] = {
@@ -126,10 +141,7 @@ def main() -> None:
                 f"{x}convo.sendMessage",
                 lua(LUA_POST, AUTH=auth, BODY=f'{{"convoId": "{cid}", "message": {{"text": "load {{n}}"}}}}'),
             ),
-            "requestJoin": (
-                f"{x}group.requestJoin",
-                lua(LUA_TOKENS, TOKENS=str(tokens), BODY=f'{{"code": "{ctx["code"]}"}}'),
-            ),
+            "requestJoin": (f"{x}group.requestJoin", None),  # its script goes on from the pairs used so far
         }
         sizes = {
             "getConvo": len(httpx.get(rows["getConvo"][0], headers={"Authorization": auth}).content),
@@ -151,9 +163,11 @@ def main() -> None:
                 mocks: list[dict[str, float]] = []
                 for _ in range(args.repeat):
                     bases.append(measured(bare.pid, f"{bare_url}/size/{sizes[name]}", None, connections, args.seconds))
+                    if name == "requestJoin":
+                        script = lua(LUA_JOIN, TOKENS=str(tokens), CODES=str(codes), OFFSET=str(joined))
                     mocks.append(measured(mock.pid, target, script, connections, args.seconds))
                     if name == "requestJoin":
-                        joined += int(mocks[-1]["requests"])
+                        joined += int(mocks[-1]["requests"]) + connections  # and any still in flight
                 med = lambda rs, f: statistics.median(r.get(f, float("nan")) for r in rs)  # noqa: E731
                 pairs = list(zip(mocks, bases, strict=True))
                 ratio = statistics.median(m["rps"] / b["rps"] for m, b in pairs)
@@ -163,10 +177,10 @@ def main() -> None:
                     f"{med(bases, 'cpu_us'):11.0f} {med(mocks, 'cpu_us'):11.0f} {cpu_ratio:9.2f} "
                     f"{med(mocks, 'p99_ms'):11.2f} {int(sum(m['errors'] for m in mocks)):6d}"
                 )
-        if joined > joiners:
+        if joined > join_pairs:
             print(
-                f"note: requestJoin sent {joined} calls for {joiners} accounts: "
-                "the rest asked again (raise --joiners-per-second)"
+                f"note: requestJoin sent {joined} calls for {join_pairs} (account, link) pairs: "
+                "the rest asked again (raise --joiners or --links)"
             )
     finally:
         bare.kill()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from . import admin, handlers, mod_events, mod_stream, xrpc
 from .errors import XrpcError
@@ -159,6 +161,36 @@ def query_as_sent(request: web.Request) -> dict[str, Any]:
             values = request.query.getall(name)
             out[name] = values if len(values) > 1 else values[0]
     return out
+
+
+FrontHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+def front(app: web.Application) -> FrontHandler:
+    """The server's handler of every request: a call of a served XRPC method goes straight to the
+    one middleware and its route, as aiohttp's router would send it, without looking the path up
+    among the routes (about a fifth of a small request's cost); anything else goes to the app.
+    Set on a running server by ``protocol.use_front``; the app alone behaves the same."""
+    route = next(r for r in app.router.routes() if r.handler is _xrpc_route)
+    matches: dict[str, UrlMappingMatchInfo] = {}
+    for nsid in xrpc.METHODS:  # a fixed set: one shared, frozen match a method
+        match = UrlMappingMatchInfo({"nsid": nsid}, route)
+        match.add_app(app)
+        match.freeze()
+        matches[nsid] = match
+    handle = app._handle
+
+    async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path
+        if path.startswith("/xrpc/"):
+            match = matches.get(path[6:])
+            if match is not None and hdrs.EXPECT not in request.headers:  # aiohttp answers 100-continue
+                assert isinstance(request, web.Request)
+                request._match_info = match
+                return await serve(request, _xrpc_route)
+        return await handle(request)  # type: ignore[arg-type]
+
+    return dispatch
 
 
 async def _no_icon(request: web.Request) -> web.Response:

@@ -16,7 +16,9 @@ ACCESS_SCOPE = "com.atproto.access"
 REFRESH_SCOPE = "com.atproto.refresh"
 ACCESS_TTL = 2 * 60 * 60
 REFRESH_TTL = 90 * 24 * 60 * 60
-VERIFIED_CACHE = 10_000
+VERIFIED_CACHE = 20_000
+"""Tokens whose claims are known without decoding: those this server issued and those it checked
+(about 800 bytes each). Past it, the older half is forgotten (and decoded again if it comes back)."""
 
 Scope = Literal["access", "refresh"]
 
@@ -38,10 +40,11 @@ class Tokens:
         self._ids = ids
         self.service_did = service_did
         self._verified: dict[str, dict[str, Any]] = {}
+        """Claims of access tokens issued here or whose signature was checked already (expiry,
+        epoch and revocation are checked each time)."""
         self.epoch = 0
         """Bumped whenever the state is replaced: a token carries the epoch it was issued in, and
         one from an earlier epoch is refused (the state it was issued for is gone)."""
-        """Claims of tokens whose signature was checked already (expiry and revocation are checked each time)."""
 
     def issue(self, state: State, actor: Actor) -> SessionTokens:
         """New access and refresh tokens for ``actor``; the refresh token is recorded as live."""
@@ -78,10 +81,19 @@ class Tokens:
             "exp": now + ACCESS_TTL,
             "epoch": self.epoch,
         }
-        return self._encode(access)
+        token = self._encode(access)
+        self._know(token, access)  # its first use needs no decoding: these are the claims it carries
+        return token
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm="HS256", headers={"typ": _typ(claims)})
+
+    def _know(self, token: str, claims: dict[str, Any]) -> None:
+        verified = self._verified
+        if len(verified) >= VERIFIED_CACHE:
+            for old in list(verified)[: VERIFIED_CACHE // 2]:  # the oldest half: dicts keep insertion order
+                del verified[old]
+        verified[token] = claims
 
     def verify(self, state: State, authorization: str | None, scope: Scope) -> tuple[Actor, dict[str, Any]]:
         """The actor and claims of a ``Bearer`` token of the given scope, or a 401 XRPC error."""
@@ -105,9 +117,7 @@ class Tokens:
                 )
             except jwt.PyJWTError as e:
                 raise invalid_token(f"Token could not be verified: {e}") from None
-            if len(self._verified) >= VERIFIED_CACHE:
-                self._verified.clear()
-            self._verified[token] = claims
+            self._know(token, claims)
         if claims.get("epoch") != self.epoch:
             raise invalid_token(
                 "Token was issued before the mock's state was replaced (a reset, a scenario or a state load): "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import re
 import secrets
@@ -18,7 +17,7 @@ import aiohttp
 from scenarios.loader import load as load_scenario
 from scenarios.model import ScenarioError, builtin_names, check, find
 
-from . import __version__
+from . import __version__, collector
 from .exposure import addresses_for, loopback_host
 from .recording import FileRecorder, is_recording
 from .recording import read as read_recording
@@ -232,6 +231,7 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start_async()  # the port first: a busy one is said at once, before any scenario work
+    idle: asyncio.Task[None] | None = None
     try:
         if not args.empty and not recording:
             loaded = load_scenario(server.service, find(args.scenario))
@@ -243,11 +243,8 @@ async def serve(args: argparse.Namespace) -> None:
             log.info("recording %s: %s", args.scenario, report.text())
             if not report.ok:
                 raise ScenarioError(args.scenario, [report.text()])
-        # The state lives as long as the server: the collector's full passes over it were the
-        # 50-120 ms pauses of p99 under load (bench/wrk.py). What exists now is kept out of its
-        # passes, and it runs ~140 times less often (most garbage goes by reference counts anyway).
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 1000)
+        collector.settle()  # short collector passes under load, a full one when quiet (collector.py)
+        idle = asyncio.create_task(collector.collect_when_idle(lambda: server.service.version))
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
         if made_token:  # said once, here: it is in no log
             print(f"admin token (every /_mock/ call needs it): {admin_token}", flush=True)
@@ -261,6 +258,8 @@ async def serve(args: argparse.Namespace) -> None:
             log.info("chat service mode: %s at %s (DIDs resolved by %s)", network.did, network.url, args.plc_url)
         await stop.wait()
     finally:
+        if idle is not None:
+            idle.cancel()
         await server.stop_async()
         logging.getLogger("mockserver").info("stopped")
 

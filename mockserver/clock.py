@@ -65,6 +65,8 @@ class Clock:
     def __init__(self) -> None:
         self._offset = timedelta(0)
         self._pinned: datetime | None = None
+        self._text: tuple[datetime | None, str] = (None, "")
+        """The last time :meth:`iso` formatted, and how it reads: a change stamps one held time many times."""
 
     def now(self) -> datetime:
         """The current server time, timezone-aware UTC."""
@@ -104,7 +106,12 @@ class Clock:
 
     def iso(self) -> str:
         """The current server time as an atproto datetime string."""
-        return iso(self.now())
+        now = self.now()
+        held, text = self._text
+        if now is not held:
+            text = iso(now)
+            self._text = (now, text)
+        return text
 
     def advance(self, seconds: float) -> datetime:
         """Move the server's time forward (or back, if negative) and return it; a stopped clock stays stopped.

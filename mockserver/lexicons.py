@@ -11,6 +11,8 @@ import re
 from functools import cache
 from typing import Any, Literal
 
+import grapheme
+import lexrpc.base
 from lexrpc.base import Base, ValidationError
 
 from .errors import invalid_request
@@ -20,6 +22,26 @@ Part = Literal["parameters", "input", "record"]
 PARAMS_CACHE = 4096
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 logging.getLogger("lexrpc.base").setLevel(logging.CRITICAL)  # its "X not found" for open unions' unknown types is noise
+
+
+def grapheme_length(text: str, until: int | None = None) -> int:
+    """``grapheme.length``, at once for ASCII text: there every character is a cluster of its own
+    but CR LF (Unicode's rules GB3-GB5; ASCII has no extending or prepended marks). Counting a
+    message's graphemes one by one was a fifth of sendMessage's time."""
+    if text.isascii():
+        count = len(text) - text.count("\r\n")
+        return count if until is None else min(count, until)
+    return int(grapheme.length(text, until))
+
+
+class _Graphemes:
+    """The ``grapheme`` module as lexrpc's checks of minGraphemes and maxGraphemes see it."""
+
+    length = staticmethod(grapheme_length)
+    slice = staticmethod(grapheme.slice)
+
+
+lexrpc.base.grapheme = _Graphemes
 
 
 class Lexicons:

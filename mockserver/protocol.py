@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from .app import front
 from .xrpc import json_response
 
 log = logging.getLogger("mockserver")
@@ -47,6 +48,8 @@ class XrpcServer(web.Server):
 
 def use_xrpc_errors(runner: web.AppRunner) -> None:
     """Make a set-up runner's server answer unparsable requests with XRPC errors (aiohttp has no
-    public hook for this; the server keeps its state, only its connection class changes)."""
+    public hook for this; the server keeps its state, only its connection class changes), and
+    hand its requests to :func:`app.front` (XRPC calls skip the router)."""
     assert runner.server is not None
     runner.server.__class__ = XrpcServer
+    runner.server.request_handler = front(runner.app)

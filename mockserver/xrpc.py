@@ -18,7 +18,6 @@ import orjson
 from aiohttp import web
 
 from . import mod_events, service_auth
-from .clock import iso
 from .errors import XrpcError, auth_required, invalid_request, invalid_token
 from .exposure import holds_admin_token
 from .lexicons import Lexicons
@@ -428,8 +427,8 @@ async def handle(request: web.Request, service: Service, entry: Json) -> web.Res
         _remember_repeat(request, service, viewer, claims, entry, cached[1])
         return web.Response(body=cached[1], content_type=JSON_TYPE, charset="utf-8")
     call = Call(service, nsid, params, body, viewer, claims)
-    with service.clock.frozen() as now:
-        entry["time"] = iso(now)
+    with service.clock.frozen():
+        entry["time"] = service.clock.iso()
         if registered.writes:
             service.touch()
         try:

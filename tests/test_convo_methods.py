@@ -547,6 +547,28 @@ def test_send_message_text_and_facets_kept_exactly(api: Make) -> None:
     assert empty["text"] == "" and "facets" not in empty
 
 
+def test_send_message_counts_graphemes_as_unicode_does(api: Make) -> None:
+    """maxGraphemes 1000: CR LF is one grapheme (ASCII is counted at once, see lexicons.py), an
+    accented letter of two code points is one; one grapheme more is refused."""
+    import itertools
+
+    import grapheme
+
+    from mockserver.lexicons import grapheme_length
+
+    for size in range(6):  # every ASCII string of these characters up to 5 long, as grapheme counts it
+        for chars in itertools.product("a\r\n\x00", repeat=size):
+            text = "".join(chars)
+            assert grapheme_length(text) == grapheme.length(text), repr(text)
+            assert grapheme_length(text, 2) == grapheme.length(text, 2), repr(text)
+    alice, bob = api("alice"), api("bob")
+    cid = new_group(alice, bob)
+    for unit in ("\r\n", "e\u0301"):  # 1000 graphemes of 2000 code points each
+        assert say(alice, cid, unit * 1000)["text"] == unit * 1000
+        error, message = alice.error(f"{CONVO}.sendMessage", {"convoId": cid, "message": {"text": unit * 1000 + "b"}})
+        assert error == "InvalidRequest" and "maxGraphemes 1000" in message
+
+
 def test_send_message_reply_embeds_parent_one_level(api: Make) -> None:
     alice, bob = api("alice"), api("bob")
     cid = new_group(alice, bob)

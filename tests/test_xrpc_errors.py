@@ -160,6 +160,30 @@ async def test_unparsable_http_gets_an_xrpc_error(
     assert status == 200
 
 
+async def test_expect_100_continue_is_answered_before_the_body(
+    server: MockChatServer, make_actor: Callable[..., Json]
+) -> None:
+    """curl sends ``Expect: 100-continue`` with bodies over 1 KiB and waits for the 100 before
+    sending the body: XRPC calls skip the router (app.front) but not that."""
+    make_actor(handle="alice.test")
+    body = json.dumps({"identifier": "alice.test", "password": "wrong", "pad": "x" * 2000}).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"POST /xrpc/com.atproto.server.createSession HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    await writer.drain()
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    assert interim.startswith(b"HTTP/1.1 100"), interim
+    writer.write(body)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401"), head
+    assert_error(401, json.loads(text), 401, "AuthenticationRequired")
+
+
 async def test_compressed_bodies(
     server: MockChatServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -205,6 +229,35 @@ async def test_missing_malformed_expired_tokens(
     status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['refreshJwt']}"})
     assert_error(status, body, 401, "InvalidToken", "scope")
     server.service.clock.advance(2 * 3600 + 1)
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
+    assert_error(status, body, 401, "ExpiredToken", "expired")
+
+
+async def test_issued_tokens_are_known_and_forgotten_ones_decoded_again(
+    server: MockChatServer,
+    http: aiohttp.ClientSession,
+    make_actor: Callable[..., Json],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An access token the mock issued is known without decoding (as fast as one used before);
+    a copy with its claims changed is still refused, and a known token forgotten past the limit
+    decodes again."""
+    from mockserver import auth
+
+    monkeypatch.setattr(auth, "VERIFIED_CACHE", 4)
+    url = f"{server.url}/xrpc/com.atproto.server.getSession"
+    alice = make_actor(handle="alice.test")
+    head, _payload, signature = alice["accessJwt"].split(".")
+    claims = jwt.decode(alice["accessJwt"], options={"verify_signature": False})
+    assert claims["sub"] == alice["did"] and claims["scope"] == "com.atproto.access"
+    changed = jwt.utils.base64url_encode(json.dumps({**claims, "exp": claims["exp"] + 1}).encode()).decode()
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {head}.{changed}.{signature}"})
+    assert_error(status, body, 401, "InvalidToken", "Signature")
+    for n in range(6):  # more tokens than the mock keeps: alice's is forgotten
+        make_actor(handle=f"other{n}.test")
+    status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
+    assert status == 200 and body["did"] == alice["did"]
+    server.service.clock.advance(2 * 3600 + 1)  # known again now, and expiring all the same
     status, body = await xrpc(http, "GET", url, headers={"Authorization": f"Bearer {alice['accessJwt']}"})
     assert_error(status, body, 401, "ExpiredToken", "expired")
 

@@ -1,0 +1,61 @@
+"""How ``serve`` runs the cycle collector (mockserver/collector.py): no automatic full passes
+under load, one full pass once requests stop."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.collector import NEVER, YOUNG, collect_when_idle, settle
+
+
+class Node:
+    """An object that can sit in a reference cycle."""
+
+    other: Node | None = None
+
+
+@pytest.fixture
+def settled() -> Iterator[None]:
+    before = gc.get_threshold()
+    settle()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def old_cycle() -> weakref.ref[Node]:
+    """A reference cycle that lived through the young passes, then became garbage."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gc.collect(1)  # alive: moved to the oldest generation
+    return weakref.ref(a)
+
+
+async def test_old_cycles_wait_for_a_quiet_moment(settled: None) -> None:
+    assert gc.get_threshold() == (*YOUNG, NEVER)
+    ref = old_cycle()
+    for _ in range(50_000):  # many young passes: none of them looks at old objects
+        [Node() for _ in range(3)]
+    assert ref() is not None
+    count = [0]
+    task = asyncio.create_task(collect_when_idle(lambda: count[0], quiet=0.05))
+    try:
+        await asyncio.sleep(0)
+        for _ in range(10):  # requests keep coming: no full pass
+            count[0] += 1
+            await asyncio.sleep(0.02)
+        assert ref() is not None
+        await asyncio.sleep(0.3)  # quiet: one full pass
+        assert ref() is None
+        again = old_cycle()
+        await asyncio.sleep(0.3)  # nothing happened since that pass: no other
+        assert again() is not None
+    finally:
+        task.cancel()
