@@ -118,7 +118,7 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         "time": None,  # the time the call ran at (a handler's frozen time); filled in below if it did not run
         "actor": None,
         "method": request.match_info["nsid"],
-        "params": query_as_sent(request),
+        "params": None,  # the decoded parameters; the query as sent if the call stops before them
         "input": None,
     }
     try:
@@ -140,6 +140,8 @@ async def _xrpc_route(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         if record:
+            if entry["params"] is None:
+                entry["params"] = query_as_sent(request)
             if entry["time"] is None:
                 entry["time"] = service.clock.iso()
             _keep(service, entry, entry.pop(xrpc.BODY_BYTES, 0))  # body bytes: counted only when the input is kept

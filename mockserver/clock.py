@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime, timedelta, timezone
 
 
@@ -101,8 +102,11 @@ class Clock:
         return self.now()
 
     def timestamp(self) -> int:
-        """The current server time as whole seconds since the epoch."""
-        return int(self.now().timestamp())
+        """The current server time as whole seconds since the epoch (read with ``time.time``,
+        which freezegun freezes too: every call checks a token's expiry by it)."""
+        if self._pinned is not None:
+            return int(self._pinned.timestamp())
+        return int(time.time() + self._offset.total_seconds())
 
     def iso(self) -> str:
         """The current server time as an atproto datetime string."""

@@ -77,8 +77,13 @@ def log(
                 member.rev = event.rev
     else:
         convo.rev = event.rev
+    log_convos = service.state.log_convos
     for did in event.audience:
-        service.state.log_convos.setdefault(did, set()).add(convo.id)
+        mine = log_convos.get(did)
+        if mine is None:
+            log_convos[did] = {convo.id}
+        else:
+            mine.add(convo.id)
     return event
 
 

@@ -12,7 +12,9 @@ from faker import Faker
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 SEED_MAX = 2**63
 """Seeds are whole numbers below this: larger ones would not survive a JSON round trip as integers."""
-_SORTABLE_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+SORTABLE_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+_PAIRS = tuple(a + b for a in SORTABLE_B32 for b in SORTABLE_B32)
+"""Every two sortable base32 characters, by the 10 bits they stand for."""
 TID_EPOCH = 1_767_225_600_000_000
 """2026-01-01T00:00:00Z in microseconds: where the id counter starts."""
 
@@ -137,21 +139,31 @@ TID_MAX = 2**55
 
 def tid_counter(rev: str) -> int | None:
     """The counter a rev of this mock's shape stands for (None for any other text)."""
-    if len(rev) != 13 or any(ch not in _SORTABLE_B32 for ch in rev):
+    if len(rev) != 13 or any(ch not in SORTABLE_B32 for ch in rev):
         return None
     value = 0
     for ch in rev:
-        value = (value << 5) | _SORTABLE_B32.index(ch)
+        value = (value << 5) | SORTABLE_B32.index(ch)
     return value >> 10
 
 
+def sortable_text(value: int) -> str:
+    """The low 65 bits of ``value`` as 13 sortable base32 characters, the most significant first
+    (text order is number order): the shape of a TID and of every rev."""
+    pairs = _PAIRS
+    return (
+        SORTABLE_B32[(value >> 60) & 31]
+        + pairs[(value >> 50) & 1023]
+        + pairs[(value >> 40) & 1023]
+        + pairs[(value >> 30) & 1023]
+        + pairs[(value >> 20) & 1023]
+        + pairs[(value >> 10) & 1023]
+        + pairs[value & 1023]
+    )
+
+
 def _tid_text(micros: int) -> str:
-    value = micros << 10
-    chars = []
-    for _ in range(13):
-        chars.append(_SORTABLE_B32[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return sortable_text(micros << 10)  # a TID's last 10 bits are its clock id: 0 here
 
 
 def _plain_state(state: Any) -> list[Any]:

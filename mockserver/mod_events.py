@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .ids import SORTABLE_B32, sortable_text
+
 if TYPE_CHECKING:
     from .service import Service
     from .state import Convo
@@ -23,17 +25,15 @@ MAX_KEPT = 100_000
 """Events kept for backfill; the oldest go first (a cursor before them backfills from the oldest)."""
 
 
-SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
-
 
 def rev_text(seq: int) -> str:
     """Event number ``seq`` as a rev: 13 sortable base32 characters (0 is ``2222222222222``)."""
-    return "".join(SORTABLE[(seq >> (5 * (12 - i))) & 31] for i in range(13))
+    return sortable_text(seq)
 
 
 def is_rev(text: str) -> bool:
     """Whether ``text`` has a rev's shape."""
-    return len(text) == 13 and all(ch in SORTABLE for ch in text)
+    return len(text) == 13 and all(ch in SORTABLE_B32 for ch in text)
 
 
 @dataclass

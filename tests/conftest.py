@@ -9,6 +9,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
+
+# httpcore loaded now: httpx loads it on first use, and if that is inside a pytester run
+# (test_plugin.py), its classes go with that run's modules while httpx's map of them stays, so a
+# dropped connection later raised httpcore's error instead of httpx's (an order-dependent failure)
+import httpcore  # noqa: F401
 import httpx
 import pytest
 from atproto.exceptions import BadRequestError
