@@ -25,7 +25,6 @@ MAX_KEPT = 100_000
 """Events kept for backfill; the oldest go first (a cursor before them backfills from the oldest)."""
 
 
-
 def rev_text(seq: int) -> str:
     """Event number ``seq`` as a rev: 13 sortable base32 characters (0 is ``2222222222222``)."""
     return sortable_text(seq)
