@@ -174,10 +174,40 @@ class Lexicons:
         return True
 
 
+_UNIONS: dict[tuple[int, str], bool] = {}
+"""Whether a schema (by identity, within its lexicon) can hold a union anywhere below it."""
+
+
+def _holds_union(defs: Json, schema: Json, lexicon: str, seen: frozenset[int] = frozenset()) -> bool:
+    key = (id(schema), lexicon)
+    known = _UNIONS.get(key)
+    if known is not None:
+        return known
+    if id(schema) in seen:  # a def that contains itself: whatever it holds is found on the way in
+        return False
+    seen = seen | {id(schema)}
+    kind = schema.get("type")
+    if kind == "union":
+        held = True
+    elif kind == "ref":
+        ref = schema.get("ref", "")
+        target = lexicon.split("#")[0] + ref if ref.startswith("#") else ref
+        found = defs.get(target)
+        if isinstance(found, dict) and found.get("type") == "record":
+            found = found.get("record")
+        held = isinstance(found, dict) and _holds_union(defs, found, target, seen)
+    else:
+        below = [*(schema.get("properties") or {}).values(), schema.get("items")]
+        held = any(isinstance(child, dict) and _holds_union(defs, child, lexicon, seen) for child in below)
+    if not seen - {id(schema)}:  # only answers found from the top are final (a cycle cut short is not)
+        _UNIONS[key] = held
+    return held
+
+
 def _union_problem(defs: Json, schema: Json, lexicon: str, value: Any, path: str, depth: int) -> str | None:
     """The first union in ``value`` that is not an object with a string ``$type`` (see
-    :meth:`Lexicons.misshapen_union`), walking the schema beside the value."""
-    if depth > 20 or not isinstance(schema, dict):
+    :meth:`Lexicons.misshapen_union`), walking the schema beside the value (only where a union can be)."""
+    if depth > 20 or not isinstance(schema, dict) or not _holds_union(defs, schema, lexicon):
         return None
     kind = schema.get("type")
     if kind == "ref":

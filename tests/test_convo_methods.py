@@ -569,6 +569,26 @@ def test_send_message_counts_graphemes_as_unicode_does(api: Make) -> None:
         assert error == "InvalidRequest" and "maxGraphemes 1000" in message
 
 
+def test_a_union_given_something_else_is_named_where_it_is(api: Make) -> None:
+    """A string where a union wants an object with a $type (lexrpc would let it through): a 400
+    that names the place, however deep; only where the lexicon can hold a union is looked at."""
+    alice, bob = api("alice"), api("bob")
+    cid = new_group(alice, bob)
+    facet = {"index": {"byteStart": 0, "byteEnd": 1}, "features": ["x"]}
+    cases = [
+        (f"{CONVO}.sendMessage", {"convoId": cid, "message": {"text": "a", "embed": "x"}}, "input.message.embed"),
+        (
+            f"{CONVO}.sendMessageBatch",
+            {"items": [{"convoId": cid, "message": {"text": "a", "facets": [facet]}}]},
+            "input.items[0].message.facets[0].features[0]",
+        ),
+    ]
+    for nsid, body, where in cases:
+        error, message = alice.error(nsid, body)
+        assert error == "InvalidRequest" and f"{where} must be an object with a $type" in message, message
+    assert bob.ok(f"{CONVO}.getMessages", convoId=cid)["messages"] == []  # nothing was sent
+
+
 def test_send_message_reply_embeds_parent_one_level(api: Make) -> None:
     alice, bob = api("alice"), api("bob")
     cid = new_group(alice, bob)
