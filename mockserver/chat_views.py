@@ -16,6 +16,8 @@ GROUP = "chat.bsky.group.defs"
 IMPORTANT_FIRST = 5
 """How many of the first members a group convoView lists (besides the other important ones)."""
 JOIN_REQUEST_COUNT_CAP = 21
+VIEWS_KEPT = 20_000
+"""Profile views kept between answers (about 1 KB each); past it they are all made again."""
 
 
 def profile_basic(
@@ -31,7 +33,7 @@ def profile_basic(
     actor = state.actors.get(did)
     if actor is None:
         return {"did": did, "handle": "handle.invalid"}
-    view: Json = {**profile_view_basic(actor, viewer), "chatDisabled": actor.status != "active" or actor.chat_disabled}
+    view: Json = {**_plain_profile(state, actor, viewer)}  # its own: a member's kind goes in it
     if convo is not None and not convo.direct:
         member = convo.members.get(did)
         if member is not None:
@@ -43,6 +45,21 @@ def profile_basic(
             view["kind"] = {"$type": f"{ACTOR}#pastGroupConvoMember"}
     elif plain is not None:
         plain[did] = view
+    return view
+
+
+def _plain_profile(state: State, actor: Actor, viewer: Actor | None) -> Json:
+    """``profileViewBasic`` and ``chatDisabled``: rendered once until either account changes
+    (each change stamps it; see ``Actor.stamp``). Shared between answers: never changed in place."""
+    key = (actor.did, viewer.did if viewer is not None else None)
+    stamps = (actor.stamp, viewer.stamp if viewer is not None else 0)
+    kept = state.views.get(key)
+    if kept is not None and kept[0] == stamps:
+        return kept[1]
+    view = {**profile_view_basic(actor, viewer), "chatDisabled": actor.status != "active" or actor.chat_disabled}
+    if len(state.views) >= VIEWS_KEPT:
+        state.views.clear()
+    state.views[key] = (stamps, view)
     return view
 
 

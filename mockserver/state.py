@@ -5,11 +5,13 @@ Nothing here does I/O or checks rules; the operations modules do that.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 ACCOUNT_STATUSES = ("active", "suspended", "deactivated", "takendown")
+_STAMPS = itertools.count(1)
 DECLARATION_VALUES = ("all", "none", "following")
 
 
@@ -62,6 +64,18 @@ class Actor:
         """Whether this actor blocks ``did``."""
         return did in self.blocks
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every field holds an immutable value (the graph in frozensets, replaced whole), so every
+        # change to an account passes here, and stamps it anew.
+        object.__setattr__(self, name, value)
+        self.__dict__["_stamp"] = next(_STAMPS)
+
+    @property
+    def stamp(self) -> int:
+        """A number no account had before: it changes with every change to this one, so a view
+        rendered from it can be kept until then (``State.views``)."""
+        return int(self.__dict__["_stamp"])
+
 
 @dataclass
 class State:
@@ -86,6 +100,11 @@ class State:
     """The two DIDs of a direct convo -> its id: one convo per pair, whoever asks."""
     preferences: dict[str, dict[str, Any]] = field(default_factory=dict)
     """DID -> chat notification preferences it set (``chat``, ``chatRequest``); absent: defaults."""
+    views: dict[tuple[str, str | None], tuple[tuple[int, int], dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Profile views rendered (subject DID, viewer DID) -> (the two accounts' stamps then, view):
+    kept while neither account changes. Not state: never dumped, dropped with the state."""
 
     def convos_of(self, did: str) -> set[str]:
         """Ids of the convos ``did`` is a member of."""

@@ -206,6 +206,46 @@ def test_get_convo_members_are_the_important_ones(api: Make) -> None:
     assert set(handles(convo(owner, cid)["members"])) == set(expected) - {"m8.test", "m6.test"} | {"m9.test"}
 
 
+def test_member_views_follow_every_change_to_either_account(server: MockChatServer, api: Make) -> None:
+    """Profile views are kept between answers until the subject or the viewer changes: every
+    field a view shows, changed after a view was made, shows in the next answer (its chat
+    declaration, status, name, avatar, handle, and the follows and blocks either way)."""
+    alice, bob = api("alice"), api("bob")
+    cid = new_group(alice, bob)
+    say(alice, cid)
+
+    def bob_as_alice_sees() -> Json:
+        members = convo(alice, cid)["members"]
+        return next(m for m in members if m["did"] == bob.did)
+
+    def patch(who: Api, **fields: Any) -> None:
+        httpx.patch(f"{server.url}/_mock/actors/{who.did}", json=fields).raise_for_status()
+
+    first = bob_as_alice_sees()
+    assert bob_as_alice_sees() == first  # kept, and the same again
+    changes: list[tuple[Api, Json, Callable[[Json], bool]]] = [
+        (bob, {"displayName": "Robert"}, lambda v: v["displayName"] == "Robert"),
+        (bob, {"avatar": "https://example.com/b.png"}, lambda v: v["avatar"] == "https://example.com/b.png"),
+        (bob, {"allowIncoming": "none"}, lambda v: v["associated"]["chat"]["allowIncoming"] == "none"),
+        (bob, {"follows": [alice.did]}, lambda v: "followedBy" in v["viewer"]),
+        (alice, {"follows": [bob.did]}, lambda v: "following" in v["viewer"]),
+        (alice, {"blocks": [bob.did]}, lambda v: "blocking" in v["viewer"]),
+        (alice, {"blocks": []}, lambda v: "blocking" not in v["viewer"]),
+        (bob, {"blocks": [alice.did]}, lambda v: v["viewer"]["blockedBy"] is True),
+        (bob, {"blocks": []}, lambda v: v["viewer"]["blockedBy"] is False),
+        (bob, {"handle": "robert.test"}, lambda v: v["handle"] == "robert.test"),
+        (bob, {"status": "suspended"}, lambda v: v["chatDisabled"] is True),
+        (bob, {"status": "active"}, lambda v: v["chatDisabled"] is False),
+    ]
+    for who, fields, shown in changes:
+        patch(who, **fields)
+        view = bob_as_alice_sees()
+        assert shown(view), (fields, view)
+    moderation = {"actor": bob.did, "allowAccess": False}
+    httpx.post(f"{server.url}/xrpc/chat.bsky.moderation.updateActorAccess", json=moderation).raise_for_status()
+    assert bob_as_alice_sees()["chatDisabled"] is True
+
+
 def test_convo_view_members_are_current_members_only(api: Make) -> None:
     """The last reactor is important only while a member: convoView.members lists members of the convo."""
     alice, bob, carol = api("alice"), api("bob"), api("carol")
