@@ -2,12 +2,13 @@
 (INFO logging, one access line per request) and against a bare aiohttp handler answering a body
 of the same size, A B A B in one run.
 
-Run: ``.venv/bin/python bench/wrk.py [--seconds 3] [--repeat 2] [--log-level INFO]``; ``make
-bench`` installs wrk (Debian's package) when it is missing. Rows: repeated getConvo (answered
-from the read cache), getConvo with a new query each time (built every time, as after a write),
-sendMessage, requestJoin (each call a new pair of account and approval link, so each one makes a
-pending request; every run goes on from the pairs the runs before it used); req/s at 32
-connections, the server's CPU per request, and p99 latency at 8 connections.
+Run: ``.venv/bin/python bench/wrk.py [--seconds 3] [--repeat 2] [--log-level INFO] [--calls
+getConvo,sendMessage]``; ``make bench`` installs wrk (Debian's package) when it is missing.
+Rows: repeated getConvo (answered from the read cache), getConvo with a new query each time
+(built every time, as after a write), sendMessage, requestJoin (each call a new pair of account
+and approval link, so each one makes a pending request; every run goes on from the pairs the
+runs before it used); req/s at 32 connections, the server's CPU per request, and p99 latency at
+8 connections.
 """
 
 from __future__ import annotations
@@ -87,6 +88,25 @@ def wrk(url: str, script: str | None, connections: int, seconds: float) -> dict[
     }
 
 
+def make_joiners(url: str, auth: str, code: str, joiners: int, links: int, tokens: Path, codes: Path) -> None:
+    """``joiners`` accounts (their tokens, a line each) and ``links`` approval links (their codes,
+    ``code`` first, the others each of a group of its own) for requestJoin."""
+    with httpx.Client(base_url=url, timeout=60, headers={"Authorization": auth}) as http:
+        with tokens.open("w") as out:
+            for _ in range(joiners):
+                out.write(http.post("/_mock/actors", json={}).json()["accessJwt"] + "\n")
+        with codes.open("w") as out:
+            out.write(code + "\n")
+            for n in range(links - 1):
+                member = http.post("/_mock/actors", json={}).json()["did"]
+                group = http.post(
+                    "/xrpc/chat.bsky.group.createGroup", json={"name": f"Links {n}", "members": [member]}
+                ).json()["convo"]["id"]
+                link = {"convoId": group, "joinRule": "anyone", "requireApproval": True}
+                out.write(http.post("/xrpc/chat.bsky.group.createJoinLink", json=link).json()["joinLink"]["code"])
+                out.write("\n")
+
+
 def measured(pid: int, url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
     before = cpu_seconds(pid)
     result = wrk(url, script, connections, seconds)
@@ -101,9 +121,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
     parser.add_argument("--repeat", type=int, default=2, help="A B pairs per row (medians are shown)")
     parser.add_argument("--log-level", default="INFO", help="the mock's --log-level (INFO: the default serve)")
+    parser.add_argument(
+        "--calls", default="", help="comma-separated rows to run (getConvo, 'getConvo fresh', ...); default all"
+    )
     parser.add_argument("--joiners", type=int, default=6000, help="accounts made for requestJoin")
     parser.add_argument("--links", type=int, default=40, help="groups with an approval link each for requestJoin")
     args = parser.parse_args()
+    calls = ("getConvo", "getConvo fresh", "sendMessage", "requestJoin")
+    wanted = [c.strip() for c in args.calls.split(",") if c.strip()] or list(calls)
+    unknown = [c for c in wanted if c not in calls]
+    if unknown:
+        sys.exit(f"unknown --calls {', '.join(unknown)}: choose from {', '.join(calls)}")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (make bench does)")
     log = Path(tempfile.mkdtemp()) / "mock.log"  # the access log goes to a file, as to a terminal
@@ -117,20 +145,8 @@ def main() -> None:
         auth = ctx["auth"]["Authorization"]
         # requestJoin: each call a new (account, link) pair, so every one makes a pending request
         tokens, codes = log.parent / "tokens.txt", log.parent / "codes.txt"
-        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": auth}) as http:
-            with tokens.open("w") as out:
-                for _ in range(args.joiners):
-                    out.write(http.post("/_mock/actors", json={}).json()["accessJwt"] + "\n")
-            with codes.open("w") as out:
-                out.write(ctx["code"] + "\n")
-                for n in range(args.links - 1):
-                    member = http.post("/_mock/actors", json={}).json()["did"]
-                    group = http.post(
-                        "/xrpc/chat.bsky.group.createGroup", json={"name": f"Links {n}", "members": [member]}
-                    ).json()["convo"]["id"]
-                    link = {"convoId": group, "joinRule": "anyone", "requireApproval": True}
-                    out.write(http.post("/xrpc/chat.bsky.group.createJoinLink", json=link).json()["joinLink"]["code"])
-                    out.write("\n")
+        if "requestJoin" in wanted:
+            make_joiners(url, auth, ctx["code"], args.joiners, args.links, tokens, codes)
         join_pairs = args.joiners * args.links
         cid = ctx["convo"]
         x = f"{url}/xrpc/chat.bsky."
@@ -149,6 +165,7 @@ def main() -> None:
             "requestJoin": 20,
         }
         sizes["getConvo fresh"] = sizes["getConvo"]
+        rows = {name: row for name, row in rows.items() if name in wanted}
         print(
             f"wrk -t1, {args.seconds:g} s runs, medians of {args.repeat} A B pairs; serve --log-level {args.log_level}"
         )

@@ -172,7 +172,7 @@ def front(app: web.Application) -> FrontHandler:
     """The server's handler of every request: a call of a served XRPC method goes straight to the
     one middleware and its route, as aiohttp's router would send it, without looking the path up
     among the routes (about a fifth of a small request's cost); anything else goes to the app.
-    Set on a running server by ``protocol.use_front``; the app alone behaves the same."""
+    Set on a running server by ``protocol.use_xrpc_errors``; the app alone behaves the same."""
     route = next(r for r in app.router.routes() if r.handler is _xrpc_route)
     matches: dict[str, UrlMappingMatchInfo] = {}
     for nsid in xrpc.METHODS:  # a fixed set: one shared, frozen match a method

@@ -174,15 +174,26 @@ class Lexicons:
         return True
 
 
-_UNIONS: dict[tuple[int, str], bool] = {}
-"""Whether a schema (by identity, within its lexicon) can hold a union anywhere below it."""
+_UNIONS: dict[tuple[int, str], tuple[Json, bool]] = {}
+"""Whether a schema (by identity, within its lexicon) can hold a union anywhere below it, beside
+the schema itself (held, its id is never another's). Only the lexicons' own schemas come here
+(an empty one is answered before), so it stays as small as they are."""
+
+
+def _resolve(defs: Json, ref: str, lexicon: str) -> tuple[str, Json | None]:
+    """The def a ref names (a record def's record), and its full name; None if there is none."""
+    target = lexicon.split("#")[0] + ref if ref.startswith("#") else ref
+    found = defs.get(target)
+    if isinstance(found, dict) and found.get("type") == "record":
+        found = found.get("record")
+    return target, found if isinstance(found, dict) else None
 
 
 def _holds_union(defs: Json, schema: Json, lexicon: str, seen: frozenset[int] = frozenset()) -> bool:
     key = (id(schema), lexicon)
     known = _UNIONS.get(key)
-    if known is not None:
-        return known
+    if known is not None and known[0] is schema:
+        return known[1]
     if id(schema) in seen:  # a def that contains itself: whatever it holds is found on the way in
         return False
     seen = seen | {id(schema)}
@@ -190,33 +201,25 @@ def _holds_union(defs: Json, schema: Json, lexicon: str, seen: frozenset[int] = 
     if kind == "union":
         held = True
     elif kind == "ref":
-        ref = schema.get("ref", "")
-        target = lexicon.split("#")[0] + ref if ref.startswith("#") else ref
-        found = defs.get(target)
-        if isinstance(found, dict) and found.get("type") == "record":
-            found = found.get("record")
-        held = isinstance(found, dict) and _holds_union(defs, found, target, seen)
+        target, found = _resolve(defs, schema.get("ref", ""), lexicon)
+        held = found is not None and _holds_union(defs, found, target, seen)
     else:
         below = [*(schema.get("properties") or {}).values(), schema.get("items")]
         held = any(isinstance(child, dict) and _holds_union(defs, child, lexicon, seen) for child in below)
     if not seen - {id(schema)}:  # only answers found from the top are final (a cycle cut short is not)
-        _UNIONS[key] = held
+        _UNIONS[key] = (schema, held)
     return held
 
 
 def _union_problem(defs: Json, schema: Json, lexicon: str, value: Any, path: str, depth: int) -> str | None:
     """The first union in ``value`` that is not an object with a string ``$type`` (see
     :meth:`Lexicons.misshapen_union`), walking the schema beside the value (only where a union can be)."""
-    if depth > 20 or not isinstance(schema, dict) or not _holds_union(defs, schema, lexicon):
+    if depth > 20 or not isinstance(schema, dict) or not schema or not _holds_union(defs, schema, lexicon):
         return None
     kind = schema.get("type")
     if kind == "ref":
-        ref = schema.get("ref", "")
-        target = lexicon.split("#")[0] + ref if ref.startswith("#") else ref
-        found: Json = defs.get(target) or {}
-        if found.get("type") == "record":
-            found = found.get("record") or {}
-        return _union_problem(defs, found, target, value, path, depth + 1)
+        target, found = _resolve(defs, schema.get("ref", ""), lexicon)
+        return _union_problem(defs, found or {}, target, value, path, depth + 1)
     if kind == "union":
         if not isinstance(value, dict):
             return f"{path} must be an object with a $type (one of the union's types), not {type(value).__name__}"
@@ -225,7 +228,8 @@ def _union_problem(defs: Json, schema: Json, lexicon: str, value: Any, path: str
             return f"{path}.$type must be a string naming one of the union's types, not {chosen!r}"
         refs = [r if not r.startswith("#") else lexicon.split("#")[0] + r for r in schema.get("refs", [])]
         if chosen in refs or f"{chosen}#main" in refs:
-            return _union_problem(defs, {"type": "ref", "ref": chosen}, lexicon, value, path, depth + 1)
+            target, found = _resolve(defs, chosen, lexicon)
+            return _union_problem(defs, found or {}, target, value, path, depth + 1)
         return None
     if kind == "object" and isinstance(value, dict):
         for name, prop in (schema.get("properties") or {}).items():

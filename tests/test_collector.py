@@ -45,7 +45,7 @@ async def test_old_cycles_wait_for_a_quiet_moment(settled: None) -> None:
         [Node() for _ in range(3)]
     assert ref() is not None
     count = [0]
-    task = asyncio.create_task(collect_when_idle(lambda: count[0], quiet=0.05))
+    task = asyncio.create_task(collect_when_idle(lambda: count[0], quiet=0.05, longest=3600))
     try:
         await asyncio.sleep(0)
         for _ in range(10):  # requests keep coming: no full pass
@@ -57,5 +57,22 @@ async def test_old_cycles_wait_for_a_quiet_moment(settled: None) -> None:
         again = old_cycle()
         await asyncio.sleep(0.3)  # nothing happened since that pass: no other
         assert again() is not None
+    finally:
+        task.cancel()
+
+
+async def test_under_steady_load_a_full_pass_still_comes(settled: None) -> None:
+    ref = old_cycle()
+    count = [0]
+    task = asyncio.create_task(collect_when_idle(lambda: count[0], quiet=0.02, longest=0.5))
+    try:
+        for _ in range(5):  # requests all the time, but not for longer than `longest`
+            count[0] += 1
+            await asyncio.sleep(0.02)
+        assert ref() is not None
+        for _ in range(40):  # past it
+            count[0] += 1
+            await asyncio.sleep(0.02)
+        assert ref() is None
     finally:
         task.cancel()

@@ -629,6 +629,38 @@ def test_a_union_given_something_else_is_named_where_it_is(api: Make) -> None:
     assert bob.ok(f"{CONVO}.getMessages", convoId=cid)["messages"] == []  # nothing was sent
 
 
+def test_a_union_inside_some_members_of_a_union_is_checked_whichever_comes_first() -> None:
+    """Where a union's members differ in whether they hold a union, each item is walked by its
+    own member (what is known of one member is never taken for another's)."""
+    from mockserver.lexicons import _UNIONS, Lexicons
+
+    union = {"type": "union", "refs": ["#plain", "#nested"]}
+    schema = {"type": "object", "properties": {"us": {"type": "array", "items": union}}}
+    lexicon = {
+        "lexicon": 1,
+        "id": "x.test.send",
+        "defs": {
+            "main": {"type": "procedure", "input": {"encoding": "application/json", "schema": schema}},
+            "plain": {"type": "object", "properties": {"t": {"type": "string"}}},
+            "nested": {"type": "object", "properties": {"inner": {"type": "union", "refs": ["#plain"]}}},
+        },
+    }
+    lexicons = Lexicons(lexicons=[lexicon])
+    bad = {"$type": "x.test.send#nested", "inner": "a string"}
+    plain = {"$type": "x.test.send#plain", "t": "x"}
+    for items in ([bad], [plain, bad], [plain, plain, bad]):
+        _UNIONS.clear()  # as in a new process: what the first item teaches comes first
+        where = lexicons.misshapen_union("x.test.send", "input", {"us": items})
+        assert (
+            where
+            == f"input.us[{len(items) - 1}].inner must be an object with a $type (one of the union's types), not str"
+        )
+    known = len(_UNIONS)
+    for _ in range(100):
+        lexicons.misshapen_union("x.test.send", "input", {"us": [plain, bad]})
+    assert len(_UNIONS) == known  # one answer a schema, not one a call
+
+
 def test_send_message_reply_embeds_parent_one_level(api: Make) -> None:
     alice, bob = api("alice"), api("bob")
     cid = new_group(alice, bob)
