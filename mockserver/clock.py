@@ -67,7 +67,9 @@ class Clock:
         self._offset = timedelta(0)
         self._pinned: datetime | None = None
         self._text: tuple[datetime | None, str] = (None, "")
-        """The last time :meth:`iso` formatted, and how it reads: a change stamps one held time many times."""
+        """The last held time :meth:`iso` formatted, and how it reads: a change stamps one held time many times."""
+        self._millis: tuple[int, str] = (-1, "")
+        """The last running millisecond :meth:`iso` formatted, and how it reads (calls come many a millisecond)."""
 
     def now(self) -> datetime:
         """The current server time, timezone-aware UTC."""
@@ -109,12 +111,20 @@ class Clock:
         return int(time.time() + self._offset.total_seconds())
 
     def iso(self) -> str:
-        """The current server time as an atproto datetime string."""
-        now = self.now()
-        held, text = self._text
-        if now is not held:
-            text = iso(now)
-            self._text = (now, text)
+        """The current server time as an atproto datetime string (read with ``time.time`` while
+        the clock runs: the same time ``now`` reads, freezegun's too)."""
+        pinned = self._pinned
+        if pinned is not None:
+            held, text = self._text
+            if pinned is not held:
+                text = iso(pinned)
+                self._text = (pinned, text)
+            return text
+        millis = int((time.time() + self._offset.total_seconds()) * 1000)
+        last, text = self._millis
+        if millis != last:
+            text = iso(datetime.fromtimestamp(millis / 1000, timezone.utc))
+            self._millis = (millis, text)
         return text
 
     def advance(self, seconds: float) -> datetime:

@@ -70,10 +70,11 @@ class Journal:
         self.bytes += body_bytes
         output = kept.get("output")
         if isinstance(output, bytes):
-            held = self.answers.setdefault(id(output), [output, 0])
-            held[1] += 1
-            if held[1] == 1:
+            held = self.answers.get(id(output))
+            if held is None:
+                held = self.answers[id(output)] = [output, 0]
                 self.bytes += len(output)
+            held[1] += 1
         while len(self.entries) > 1 and (len(self.entries) > self.size or self.bytes > self.max_bytes):
             self._drop_oldest()
         return kept
