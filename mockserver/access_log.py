@@ -29,6 +29,9 @@ class FastAccessLogger(AbstractAccessLogger):
     def __init__(self, logger: Any, log_format: str) -> None:
         super().__init__(logger, log_format)
         self.stream: TextIO = logger
+        self._head: tuple[Any, str, str] = (None, "", "")
+        """The HTTP version last seen, with the line's start (the peer: one a connection) and the
+        version as written: made once a connection, not once a request."""
 
     @property
     def enabled(self) -> bool:
@@ -36,15 +39,16 @@ class FastAccessLogger(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time_taken: float) -> None:
         version = request.version
-        size = response.body_length or response.content_length or 0
+        head = self._head
+        if head[0] != version:
+            head = self._head = (version, f"{NAME} INFO {request.remote} ", f"HTTP/{version.major}.{version.minor}")
         path = request.raw_path
         if "token=" in path:  # the state page's URL carries the admin token: never in a log
             path = TOKEN.sub(r"\1***", path)
+        size = response.body_length or response.content_length or 0
         _add(
             self.stream,
-            f"{NAME} INFO {request.remote} "
-            f'"{request.method} {path} HTTP/{version.major}.{version.minor}" '
-            f"{response.status} {size} {time_taken:.6f}s\n",
+            f'{head[1]}"{request.method} {path} {head[2]}" {response.status} {size} {time_taken:.6f}s\n',
         )
 
 
