@@ -62,18 +62,19 @@ def load(
     return result
 
 
-def setup(url: str, joiners: int) -> dict[str, Any]:
-    """A group of 20 with 200 messages and an approval link, and ``joiners`` accounts to use it."""
+def setup(url: str, joiners: int, members: int = 20, messages: int = 200) -> dict[str, Any]:
+    """A group of ``members`` (the owner too) with ``messages`` messages and an approval link, and
+    ``joiners`` accounts to use it."""
     with httpx.Client(base_url=url, timeout=30) as http:
         owner = http.post("/_mock/actors", json={"handle": "owner.test"}).json()
-        members = [http.post("/_mock/actors", json={}).json() for _ in range(19)]
+        others = [http.post("/_mock/actors", json={}).json() for _ in range(members - 1)]
         auth = {"Authorization": f"Bearer {owner['accessJwt']}"}
         convo = http.post(
             "/xrpc/chat.bsky.group.createGroup",
             headers=auth,
-            json={"name": "Bench", "members": [m["did"] for m in members]},
+            json={"name": "Bench", "members": [m["did"] for m in others]},
         ).json()["convo"]["id"]
-        for i in range(200):
+        for i in range(messages):
             http.post(
                 "/xrpc/chat.bsky.convo.sendMessage",
                 headers=auth,

@@ -3,7 +3,8 @@
 of the same size, A B A B in one run.
 
 Run: ``.venv/bin/python bench/wrk.py [--seconds 3] [--repeat 2] [--log-level INFO] [--calls
-getConvo,sendMessage]``; ``make bench`` installs wrk (Debian's package) when it is missing.
+getConvo,sendMessage] [--members 20] [--messages 200]``; ``make bench`` installs wrk (Debian's
+package) when it is missing. The state: a group of ``--members`` with ``--messages`` messages.
 Rows: repeated getConvo (answered from the read cache), getConvo with a new query each time
 (built every time, as after a write), sendMessage, requestJoin (each call a new pair of account
 and approval link, so each one makes a pending request; every run goes on from the pairs the
@@ -124,6 +125,8 @@ def main() -> None:
     parser.add_argument(
         "--calls", default="", help="comma-separated rows to run (getConvo, 'getConvo fresh', ...); default all"
     )
+    parser.add_argument("--members", type=int, default=20, help="members of the group read and written to")
+    parser.add_argument("--messages", type=int, default=200, help="messages in it before the runs")
     parser.add_argument("--joiners", type=int, default=6000, help="accounts made for requestJoin")
     parser.add_argument("--links", type=int, default=40, help="groups with an approval link each for requestJoin")
     args = parser.parse_args()
@@ -141,7 +144,7 @@ def main() -> None:
     url = mock.stdout.readline().strip().rsplit(" ", 1)[1]
     bare, bare_url = start([PY, str(HERE / "bare.py")])
     try:
-        ctx = setup(url, 0)
+        ctx = setup(url, 0, args.members, args.messages)
         auth = ctx["auth"]["Authorization"]
         # requestJoin: each call a new (account, link) pair, so every one makes a pending request
         tokens, codes = log.parent / "tokens.txt", log.parent / "codes.txt"
@@ -167,7 +170,8 @@ def main() -> None:
         sizes["getConvo fresh"] = sizes["getConvo"]
         rows = {name: row for name, row in rows.items() if name in wanted}
         print(
-            f"wrk -t1, {args.seconds:g} s runs, medians of {args.repeat} A B pairs; serve --log-level {args.log_level}"
+            f"wrk -t1, {args.seconds:g} s runs, medians of {args.repeat} A B pairs; "
+            f"serve --log-level {args.log_level}; a group of {args.members} with {args.messages} messages"
         )
         print(
             f"{'call':16} {'conns':>5} {'bare req/s':>10} {'mock req/s':>10} {'ratio':>6} {'bare cpu us':>11} "
