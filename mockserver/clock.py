@@ -108,7 +108,11 @@ class Clock:
         which freezegun freezes too: every call checks a token's expiry by it)."""
         if self._pinned is not None:
             return int(self._pinned.timestamp())
-        return int(time.time() + self._offset.total_seconds())
+        return int(self._running())
+
+    def _running(self) -> float:
+        """The running clock's time in seconds since the epoch (``now`` without a datetime)."""
+        return time.time() + self._offset.total_seconds()
 
     def iso(self) -> str:
         """The current server time as an atproto datetime string (read with ``time.time`` while
@@ -120,7 +124,7 @@ class Clock:
                 text = iso(pinned)
                 self._text = (pinned, text)
             return text
-        millis = int((time.time() + self._offset.total_seconds()) * 1000)
+        millis = int(self._running() * 1000)
         last, text = self._millis
         if millis != last:
             text = iso(datetime.fromtimestamp(millis / 1000, timezone.utc))

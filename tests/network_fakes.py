@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from mockserver import MockChatServer
+from mockserver.service import Config
 
 Json = dict[str, Any]
 ORDERS = {
@@ -95,6 +96,11 @@ class Account:
 
     def put(self, collection: str, rkey: str, record: Json) -> None:
         self.records.setdefault(collection, {})[rkey] = {"$type": collection, **record}
+
+
+def chat_behind(net: FakeNetwork, *, strict: bool = True, moderators: tuple[str, ...] = ()) -> MockChatServer:
+    """A mock in chat service mode resolving DIDs through ``net`` (start it with ``with``)."""
+    return MockChatServer(config=Config(plc_url=net.plc_url, seed=7, strict=strict, moderators=moderators))
 
 
 def aud(chat: MockChatServer) -> str:
@@ -223,6 +229,13 @@ class FakeNetwork:
         self._thread.start()
         ready.wait(10)
         return self
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:

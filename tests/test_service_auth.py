@@ -16,8 +16,7 @@ import pytest
 from conftest import comparable
 
 from mockserver import MockChatServer
-from mockserver.service import Config
-from tests.network_fakes import Account, FakeNetwork, Key, aud, call
+from tests.network_fakes import Account, FakeNetwork, Key, aud, call, chat_behind
 
 Json = dict[str, Any]
 LIST = "chat.bsky.convo.listConvos"
@@ -26,14 +25,13 @@ CREATE = "chat.bsky.group.createGroup"
 
 @pytest.fixture(scope="module")
 def net() -> Iterator[FakeNetwork]:
-    network = FakeNetwork().start()
-    yield network
-    network.stop()
+    with FakeNetwork() as network:
+        yield network
 
 
 @pytest.fixture(scope="module")
 def chat(net: FakeNetwork) -> Iterator[MockChatServer]:
-    with MockChatServer(config=Config(plc_url=net.plc_url, seed=7, strict=True)) as srv:
+    with chat_behind(net) as srv:
         yield srv
 
 
@@ -270,8 +268,7 @@ def test_a_malformed_call_with_a_good_token_meets_no_one(
 def test_a_moderation_service_calls_with_its_labeler_key(net: FakeNetwork) -> None:
     ozone, alice = net.add("ozone"), net.add("alice")
     ozone.label_key = Key()
-    config = Config(plc_url=net.plc_url, seed=7, strict=True, moderators=(ozone.did,))
-    with MockChatServer(config=config) as chat, httpx.Client(base_url=chat.url, timeout=10) as client:
+    with chat_behind(net, moderators=(ozone.did,)) as chat, httpx.Client(base_url=chat.url, timeout=10) as client:
         me = aud(chat)
         nsid = "chat.bsky.moderation.getActorMetadata"
         as_labeler = ozone.label_key.token(f"{ozone.did}#atproto_labeler", me, nsid)

@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from multiformats import CID, multihash
 
 from mockserver import MockChatServer
-from mockserver.service import Config
-from tests.network_fakes import ORDERS, Account, FakeNetwork, Key, aud, b64, call
+from tests.network_fakes import ORDERS, Account, FakeNetwork, Key, aud, b64, call, chat_behind
 
 Json = dict[str, Any]
 LIST = "chat.bsky.convo.listConvos"
@@ -211,15 +210,13 @@ def eventually(check: Callable[[], bool], what: str, timeout: float = 5.0) -> bo
 # -- fixtures, as in tests/test_service_auth.py -----------------------------------------------
 @pytest.fixture(scope="module")
 def net() -> Iterator[HuntNetwork]:
-    network = HuntNetwork()
-    network.start()
-    yield network
-    network.stop()
+    with HuntNetwork() as network:
+        yield network
 
 
 @pytest.fixture(scope="module")
 def chat(net: HuntNetwork) -> Iterator[MockChatServer]:
-    with MockChatServer(config=Config(plc_url=net.plc_url, seed=7, strict=True)) as srv:
+    with chat_behind(net) as srv:
         yield srv
 
 
@@ -533,13 +530,11 @@ def test_meeting_someone_does_not_undo_an_admin_change_to_a_follower(
 
 @pytest.mark.parametrize("drop", ["clean close", "ConsumerTooSlow"])
 def test_the_firehose_is_followed_again_after_a_drop(drop: str) -> None:
-    net = HuntNetwork()
-    net.start()
-    net.close_cleanly = drop == "clean close"
-    net.error_frame = None if net.close_cleanly else drop
-    try:
+    with HuntNetwork() as net:
+        net.close_cleanly = drop == "clean close"
+        net.error_frame = None if net.close_cleanly else drop
         with (
-            MockChatServer(config=Config(plc_url=net.plc_url, seed=7)) as chat,
+            chat_behind(net, strict=False) as chat,
             httpx.Client(base_url=chat.url, timeout=10) as client,
         ):
             alice = net.add("alice")
@@ -547,8 +542,6 @@ def test_the_firehose_is_followed_again_after_a_drop(drop: str) -> None:
             assert eventually(lambda: net.connections >= 1, "the first connection")
             # the SDK's first reconnect comes after 2 +- 0.5 s
             assert eventually(lambda: net.connections >= 2, "a reconnection", timeout=6), net.connections
-    finally:
-        net.stop()
 
 
 # == 9. a firehose commit that cannot be read, while the account is being read ================
@@ -569,16 +562,14 @@ class SlowList(HuntNetwork):
 
 @pytest.fixture(scope="module")
 def slow_net() -> Iterator[SlowList]:
-    network = SlowList()
-    network.start()
-    yield network
-    network.stop()
+    with SlowList() as network:
+        yield network
 
 
 def test_an_unreadable_commit_during_the_first_read_is_not_a_500(slow_net: SlowList) -> None:
     net = slow_net
     with (
-        MockChatServer(config=Config(plc_url=net.plc_url, seed=7)) as chat,
+        chat_behind(net, strict=False) as chat,
         httpx.Client(base_url=chat.url, timeout=20) as client,
     ):
         alice, bob = net.add("alice"), net.add("bob")
