@@ -322,8 +322,9 @@ def test_follows_and_followers_sorted_by_did_and_paged(api: Make) -> None:
 
 
 def test_graph_and_typeahead_through_the_sdk(api: Make, sdk: Sdk) -> None:
-    bob = api("bob")
-    alice = api("alice", follows=[bob.did])
+    bob = api("bob", displayName="Bob")
+    # a made-up display name could hold a word starting "bo" and match the search too
+    alice = api("alice", displayName="Alice", follows=[bob.did])
     client = sdk("alice.test")
     assert [p.did for p in client.app.bsky.graph.get_follows({"actor": "alice.test"}).follows] == [bob.did]
     assert [p.did for p in client.app.bsky.graph.get_followers({"actor": bob.did}).followers] == [alice.did]
