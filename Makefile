@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fixture_cost.py -n 200 --rounds 5
 	$(BIN)/python bench/load.py --requests 2000 --repeat 3
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-	$(BIN)/python bench/wrk.py --seconds 3 --repeat 3
+	$(BIN)/python bench/wrk.py --seconds 3 --repeat 3 --floor
 	$(BIN)/python bench/scale.py --groups 10000 --members 50 --messages 100 --actors 100000
 	$(BIN)/python bench/scale_journal.py --groups 10000 --actors 100000
 	FUZZ_SCALE=6 $(BIN)/python -m pytest -q -s tests/reliability/test_fuzz.py

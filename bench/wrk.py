@@ -9,7 +9,9 @@ Rows: repeated getConvo (answered from the read cache), getConvo with a new quer
 (built every time, as after a write), sendMessage, requestJoin (each call a new pair of account
 and approval link, so each one makes a pending request; every run goes on from the pairs the
 runs before it used); req/s at 32 connections, the server's CPU per request, and p99 latency at
-8 connections.
+8 connections. With ``--floor``, each row is also run against bench/floor.py: an aiohttp handler
+that decodes the query, reads, parses and checks the body by the lexicon and encodes the mock's
+answer, and nothing else (no token, state, journal or log line): the most any call can reach.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from load import cpu_seconds, setup, start
@@ -108,6 +112,22 @@ def make_joiners(url: str, auth: str, code: str, joiners: int, links: int, token
                 out.write("\n")
 
 
+def floor_answers(url: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    """The mock's answers to one call of each row's method, for bench/floor.py to give."""
+    x = "/xrpc/chat.bsky."
+    with httpx.Client(base_url=url, timeout=60, headers=ctx["auth"]) as http:
+        joiner = http.post("/_mock/actors", json={}).json()["accessJwt"]
+        return {
+            "chat.bsky.convo.getConvo": http.get(f"{x}convo.getConvo", params={"convoId": ctx["convo"]}).json(),
+            "chat.bsky.convo.sendMessage": http.post(
+                f"{x}convo.sendMessage", json={"convoId": ctx["convo"], "message": {"text": "load 0"}}
+            ).json(),
+            "chat.bsky.group.requestJoin": http.post(
+                f"{x}group.requestJoin", json={"code": ctx["code"]}, headers={"Authorization": f"Bearer {joiner}"}
+            ).json(),
+        }
+
+
 def measured(pid: int, url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
     before = cpu_seconds(pid)
     result = wrk(url, script, connections, seconds)
@@ -129,6 +149,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200, help="messages in it before the runs")
     parser.add_argument("--joiners", type=int, default=6000, help="accounts made for requestJoin")
     parser.add_argument("--links", type=int, default=40, help="groups with an approval link each for requestJoin")
+    parser.add_argument(
+        "--floor", action="store_true", help="run each row against bench/floor.py too (only a call's unavoidable steps)"
+    )
     args = parser.parse_args()
     calls = ("getConvo", "getConvo fresh", "sendMessage", "requestJoin")
     wanted = [c.strip() for c in args.calls.split(",") if c.strip()] or list(calls)
@@ -168,6 +191,11 @@ def main() -> None:
             "requestJoin": 20,
         }
         sizes["getConvo fresh"] = sizes["getConvo"]
+        floor_url = ""
+        if args.floor:
+            answers = log.parent / "answers.json"
+            answers.write_bytes(orjson.dumps(floor_answers(url, ctx)))
+            floor, floor_url = start([PY, str(HERE / "floor.py"), str(answers)])
         rows = {name: row for name, row in rows.items() if name in wanted}
         print(
             f"wrk -t1, {args.seconds:g} s runs, medians of {args.repeat} A B pairs; "
@@ -176,16 +204,22 @@ def main() -> None:
         print(
             f"{'call':16} {'conns':>5} {'bare req/s':>10} {'mock req/s':>10} {'ratio':>6} {'bare cpu us':>11} "
             f"{'mock cpu us':>11} {'cpu ratio':>9} {'mock p99 ms':>11} {'errors':>6}"
+            + (f" {'floor ratio':>11} {'floor cpu us':>12}" if args.floor else "")
         )
         joined = 0
         for connections in (32, 8):
             for name, (target, script) in rows.items():
                 bases: list[dict[str, float]] = []
                 mocks: list[dict[str, float]] = []
+                floors: list[dict[str, float]] = []
                 for _ in range(args.repeat):
                     bases.append(measured(bare.pid, f"{bare_url}/size/{sizes[name]}", None, connections, args.seconds))
                     if name == "requestJoin":
                         script = lua(LUA_JOIN, TOKENS=str(tokens), CODES=str(codes), OFFSET=str(joined))
+                    if args.floor:
+                        floors.append(
+                            measured(floor.pid, floor_url + target[len(url) :], script, connections, args.seconds)
+                        )
                     mocks.append(measured(mock.pid, target, script, connections, args.seconds))
                     if name == "requestJoin":
                         joined += int(mocks[-1]["requests"]) + connections  # and any still in flight
@@ -196,7 +230,13 @@ def main() -> None:
                 print(
                     f"{name:16} {connections:5d} {med(bases, 'rps'):10.0f} {med(mocks, 'rps'):10.0f} {ratio:6.2f} "
                     f"{med(bases, 'cpu_us'):11.0f} {med(mocks, 'cpu_us'):11.0f} {cpu_ratio:9.2f} "
-                    f"{med(mocks, 'p99_ms'):11.2f} {int(sum(m['errors'] for m in mocks)):6d}"
+                    f"{med(mocks, 'p99_ms'):11.2f} {int(sum(m['errors'] for m in mocks + floors)):6d}"
+                    + (
+                        f" {statistics.median(f['rps'] / b['rps'] for f, b in zip(floors, bases, strict=True)):11.2f}"
+                        f" {med(floors, 'cpu_us'):12.0f}"
+                        if floors
+                        else ""
+                    )
                 )
         if joined > join_pairs:
             print(
@@ -206,6 +246,8 @@ def main() -> None:
     finally:
         bare.kill()
         mock.kill()
+        if floor_url:
+            floor.kill()
         shutil.rmtree(log.parent, ignore_errors=True)
 
 
