@@ -8,15 +8,18 @@ package) when it is missing. The state: a group of ``--members`` with ``--messag
 Rows: repeated getConvo (answered from the read cache), getConvo with a new query each time
 (built every time, as after a write), sendMessage, requestJoin (each call a new pair of account
 and approval link, so each one makes a pending request; every run goes on from the pairs the
-runs before it used); req/s at 32 connections, the server's CPU per request, and p99 latency at
-8 connections. With ``--floor``, each row is also run against bench/floor.py: an aiohttp handler
-that decodes the query, reads, parses and checks the body by the lexicon and encodes the mock's
-answer, and nothing else (no token, state, journal or log line): the most any call can reach.
+runs before it used); req/s at 32 connections, the server's CPU per request, the kernel's part
+of it for both servers (``sys us b/m``: its system calls, reading requests and sending answers),
+and p99 latency at 8 connections. With ``--floor``, each row is also run against bench/floor.py:
+an aiohttp handler that decodes the query, reads, parses and checks the body by the lexicon and
+encodes the mock's answer, and nothing else (no token, state, journal or log line): the most any
+call can reach.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -128,12 +131,20 @@ def floor_answers(url: str, ctx: dict[str, Any]) -> dict[str, Any]:
         }
 
 
+def system_seconds(pid: int) -> float:
+    """Time a process has spent in the kernel (its system calls), in 10 ms ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def measured(pid: int, url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
-    before = cpu_seconds(pid)
+    """One wrk run, with the server's CPU time a request (``cpu_us``) and the kernel's part of it (``sys_us``)."""
+    before, kernel = cpu_seconds(pid), system_seconds(pid)
     result = wrk(url, script, connections, seconds)
     after = cpu_seconds(pid)
     if before is not None and after is not None and result["requests"]:
         result["cpu_us"] = (after - before) / result["requests"] * 1e6
+        result["sys_us"] = (system_seconds(pid) - kernel) / result["requests"] * 1e6
     return result
 
 
@@ -203,7 +214,7 @@ def main() -> None:
         )
         print(
             f"{'call':16} {'conns':>5} {'bare req/s':>10} {'mock req/s':>10} {'ratio':>6} {'bare cpu us':>11} "
-            f"{'mock cpu us':>11} {'cpu ratio':>9} {'mock p99 ms':>11} {'errors':>6}"
+            f"{'mock cpu us':>11} {'cpu ratio':>9} {'sys us b/m':>10} {'mock p99 ms':>11} {'errors':>6}"
             + (f" {'floor ratio':>11} {'floor cpu us':>12}" if args.floor else "")
         )
         joined = 0
@@ -226,10 +237,12 @@ def main() -> None:
                 med = lambda rs, f: statistics.median(r.get(f, float("nan")) for r in rs)  # noqa: E731
                 pairs = list(zip(mocks, bases, strict=True))
                 ratio = statistics.median(m["rps"] / b["rps"] for m, b in pairs)
+                kernel = f"{med(bases, 'sys_us'):.0f}/{med(mocks, 'sys_us'):.0f}"
                 cpu_ratio = statistics.median(b.get("cpu_us", 0) / m.get("cpu_us", 1) for m, b in pairs)
                 print(
                     f"{name:16} {connections:5d} {med(bases, 'rps'):10.0f} {med(mocks, 'rps'):10.0f} {ratio:6.2f} "
                     f"{med(bases, 'cpu_us'):11.0f} {med(mocks, 'cpu_us'):11.0f} {cpu_ratio:9.2f} "
+                    f"{kernel:>10} "
                     f"{med(mocks, 'p99_ms'):11.2f} {int(sum(m['errors'] for m in mocks + floors)):6d}"
                     + (
                         f" {statistics.median(f['rps'] / b['rps'] for f, b in zip(floors, bases, strict=True)):11.2f}"
