@@ -602,7 +602,10 @@ def test_racing_calls_take_the_same_fault_rules_again(tmp_path: Path) -> None:
         first.start()
         import time
 
-        time.sleep(0.1)
+        deadline = time.monotonic() + 10  # the first call takes the rule, whatever the machine's load
+        while http.get("/_mock/faults").json()["faults"][0]["hits"] == 0:
+            assert time.monotonic() < deadline, "the first call never reached the fault rule"
+            time.sleep(0.005)
         create(b, "second")  # gets through while the first waits on the rule
         first.join()
         assert results == {"first": 400, "second": 200}

@@ -103,6 +103,8 @@ def test_latest_calls_fit_their_column_and_reactions_show(browser: Any, server: 
     tab.goto(f"{server.url}/_mock/")
     tab.wait_for_selector("#calls tr")
     assert tab.evaluate("document.body.classList.contains('loading')") is False
+    # the menu fills from /_mock/scenarios, which may answer after a refresh has drawn the calls
+    tab.wait_for_function("document.querySelector('#scenario').value === 'demo'", timeout=10_000)
     assert tab.input_value("#scenario") == "demo", "the menu shows the loaded scenario"
     section = tab.locator("#journal").bounding_box()
     for row in range(tab.locator("#calls tr").count()):

@@ -44,10 +44,16 @@ def missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all held at once while they are found, so none comes twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @dataclass
@@ -116,7 +122,7 @@ def start_network() -> Iterator[Network]:
         pytest.skip(message)
     # a no-op when the install is current (0.1 s); after a change of package.json it installs again
     subprocess.run([str(HERE / "install.sh")], check=True, stdout=subprocess.DEVNULL, timeout=1800)
-    plc_port, pds_port = free_port(), free_port()
+    plc_port, pds_port = free_ports(2)
     mock = MockChatServer(config=Config(plc_url=f"http://localhost:{plc_port}", seed=17, strict=True)).start()
     env = {**os.environ, "PLC_PORT": str(plc_port), "PDS_PORT": str(pds_port)}
     node = subprocess.Popen(
