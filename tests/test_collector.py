@@ -1,5 +1,6 @@
 """How ``serve`` runs the cycle collector (mockserver/collector.py): no automatic full passes
-under load, one full pass once requests stop."""
+under load, one full pass once requests stop, and what lives through it left out of the next
+ones until the state is replaced."""
 
 from __future__ import annotations
 
@@ -74,5 +75,30 @@ async def test_under_steady_load_a_full_pass_still_comes(settled: None) -> None:
             count[0] += 1
             await asyncio.sleep(0.02)
         assert ref() is None
+    finally:
+        task.cancel()
+
+
+async def test_what_lived_through_a_pass_is_left_out_until_the_state_is_replaced(settled: None) -> None:
+    count, generation = [0], [0]
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # alive during the first pass
+    ref = weakref.ref(a)
+    frozen = gc.get_freeze_count()
+    task = asyncio.create_task(collect_when_idle(lambda: count[0], lambda: generation[0], quiet=0.05, longest=3600))
+    try:
+        await asyncio.sleep(0)  # the task starts, and reads the count
+        count[0] += 1
+        await asyncio.sleep(0.3)  # quiet: a full pass, and what lived through it is frozen
+        assert gc.get_freeze_count() > frozen
+        del a, b  # garbage now, but frozen: the next passes do not walk it
+        count[0] += 1
+        await asyncio.sleep(0.3)
+        assert ref() is not None
+        generation[0] += 1  # the state is replaced: the next pass walks everything again
+        count[0] += 1
+        await asyncio.sleep(0.3)
+        assert ref() is None
+        assert gc.get_freeze_count() > 0, "and freezes what is left"
     finally:
         task.cancel()
