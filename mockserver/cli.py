@@ -244,9 +244,7 @@ async def serve(args: argparse.Namespace) -> None:
             if not report.ok:
                 raise ScenarioError(args.scenario, [report.text()])
         collector.settle()  # short collector passes under load, a full one when quiet (collector.py)
-        idle = asyncio.create_task(
-            collector.collect_when_idle(lambda: server.service.version, lambda: server.service.generation)
-        )
+        idle = asyncio.create_task(collector.collect_when_idle(lambda: server.service.version))
         print(f"bsky-chat-mock listening on {server.url}", flush=True)
         if made_token:  # said once, here: it is in no log
             print(f"admin token (every /_mock/ call needs it): {admin_token}", flush=True)

@@ -9,9 +9,12 @@ long enough to grow old, runs once the server has been quiet for a while (and at
 ten minutes of steady load, so a client polling all day cannot hold old garbage for ever).
 What survives a full pass is frozen too, so the next one walks only what came since: a pass
 costs what changed, not the whole state (a state of 200,000 messages took 350-450 ms a pass,
-and a request arriving meanwhile waited that long). When the state is replaced (a reset, a
-scenario, a dump loaded), everything is unfrozen for the next pass, which finds whatever cycles
-the old state left.
+and a request arriving meanwhile waited that long). The state itself holds no reference cycles
+(its objects name each other by id), so what it drops is freed at once, frozen or not; but some
+objects alive during a pass later become cyclic garbage (on Python 3.11 every closed socket
+transport is a cycle, and so is a closed WebSocket in aiohttp), and frozen they would never be
+found. So at most an hour after the last pass that walked everything, the next walks everything
+again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ QUIET = 5.0
 """Seconds without a request before the full pass."""
 LONGEST = 600.0
 """Seconds of requests without a pause after which the full pass runs all the same."""
+REWALK = 3600.0
+"""Seconds after a pass that walked everything before a pass does so again (the others walk only
+what came since the pass before them)."""
 
 
 def settle() -> None:
@@ -39,26 +45,22 @@ def settle() -> None:
 
 
 async def collect_when_idle(
-    activity: Callable[[], int],
-    replaced: Callable[[], int] = lambda: 0,
-    quiet: float = QUIET,
-    longest: float = LONGEST,
+    activity: Callable[[], int], quiet: float = QUIET, longest: float = LONGEST, rewalk: float = REWALK
 ) -> None:
     """Run a full pass once ``activity()`` (a count that grows with every request) has stood
     still for ``quiet`` seconds after it last moved, or ``longest`` seconds after the last pass
-    if it never stands still, and freeze what survives it; a pass after ``replaced()`` (a count
-    that grows when the state is replaced) has moved walks everything again. Runs until cancelled."""
+    if it never stands still, and freeze what survives it; the first pass ``rewalk`` seconds or
+    more after the last one that walked everything unfreezes everything first. Runs until cancelled."""
     seen = collected = activity()
-    state = replaced()
-    passed = time.monotonic()
+    passed = walked = time.monotonic()
     while True:
         await asyncio.sleep(quiet)
         now = activity()
         overdue = time.monotonic() - passed >= longest
         if now != collected and (now == seen or overdue):
-            if replaced() != state:
-                state = replaced()
-                gc.unfreeze()  # the old state's objects: found now if they are cyclic garbage
+            if time.monotonic() - walked >= rewalk:
+                gc.unfreeze()  # what lived through the passes since and is garbage now: found in this one
+                walked = time.monotonic()
             gc.collect()
             gc.freeze()
             collected, passed = now, time.monotonic()

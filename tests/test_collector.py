@@ -1,16 +1,18 @@
 """How ``serve`` runs the cycle collector (mockserver/collector.py): no automatic full passes
 under load, one full pass once requests stop, and what lives through it left out of the next
-ones until the state is replaced."""
+ones until, at most an hour on, one walks everything again."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from mockserver import collector
 from mockserver.collector import NEVER, YOUNG, collect_when_idle, settle
 
 
@@ -79,26 +81,75 @@ async def test_under_steady_load_a_full_pass_still_comes(settled: None) -> None:
         task.cancel()
 
 
-async def test_what_lived_through_a_pass_is_left_out_until_the_state_is_replaced(settled: None) -> None:
-    count, generation = [0], [0]
+class Watched:
+    """The ``gc`` module as the collector sees it in a test: every call it makes, noted."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def collect(self) -> int:
+        self.calls.append("collect")
+        return gc.collect()
+
+    def freeze(self) -> None:
+        self.calls.append("freeze")
+        gc.freeze()
+
+    def unfreeze(self) -> None:
+        self.calls.append("unfreeze")
+        gc.unfreeze()
+
+
+class Clock:
+    """``time`` as the collector sees it in a test: monotonic time moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def cycle() -> weakref.ref[Node]:
+    """A reference cycle, garbage as soon as this returns."""
     a, b = Node(), Node()
-    a.other, b.other = b, a  # alive during the first pass
-    ref = weakref.ref(a)
-    frozen = gc.get_freeze_count()
-    task = asyncio.create_task(collect_when_idle(lambda: count[0], lambda: generation[0], quiet=0.05, longest=3600))
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+async def until(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30  # however slow the machine: each step waits for the pass itself
+    while not done():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.005)
+
+
+async def test_what_lived_through_a_pass_waits_for_the_next_walk_of_everything(
+    settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watched, clock = Watched(), Clock()
+    monkeypatch.setattr(collector, "gc", watched)
+    monkeypatch.setattr(collector, "time", clock)
+    count = [0]
+    kept, other = Node(), Node()
+    kept.other, other.other = other, kept  # alive during the first pass
+    frozen = weakref.ref(kept)
+    task = asyncio.create_task(collect_when_idle(lambda: count[0], quiet=0.01, longest=600, rewalk=3600))
     try:
         await asyncio.sleep(0)  # the task starts, and reads the count
         count[0] += 1
-        await asyncio.sleep(0.3)  # quiet: a full pass, and what lived through it is frozen
-        assert gc.get_freeze_count() > frozen
-        del a, b  # garbage now, but frozen: the next passes do not walk it
+        await until(lambda: watched.calls.count("freeze") == 1, "a pass once quiet")
+        assert watched.calls == ["collect", "freeze"], "what lived through it is frozen"
+        del kept, other  # garbage now, but frozen
+        fresh = cycle()  # garbage too, made after the pass
         count[0] += 1
-        await asyncio.sleep(0.3)
-        assert ref() is not None
-        generation[0] += 1  # the state is replaced: the next pass walks everything again
+        await until(lambda: watched.calls.count("freeze") == 2, "a pass once quiet again")
+        assert fresh() is None, "the pass walks what came since the last one"
+        assert frozen() is not None, "and not what lived through the last one"
+        clock.now = 3600  # an hour since everything was walked
         count[0] += 1
-        await asyncio.sleep(0.3)
-        assert ref() is None
-        assert gc.get_freeze_count() > 0, "and freezes what is left"
+        await until(lambda: watched.calls.count("freeze") == 3, "a third pass")
+        assert watched.calls[4:] == ["unfreeze", "collect", "freeze"], "this one walks everything"
+        assert frozen() is None
     finally:
         task.cancel()
