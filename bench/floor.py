@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from bare import serve  # bench/ is on the path when this runs
 
 from mockserver.errors import XrpcError
 from mockserver.lexicons import bundled
@@ -37,14 +38,7 @@ async def main(answers: dict[str, Any]) -> None:
             return web.Response(status=e.status, body=orjson.dumps(e.body()), content_type="application/json")
         return web.Response(body=orjson.dumps(answers[nsid]), content_type="application/json", charset="utf-8")
 
-    app = web.Application()
-    app.router.add_route("*", "/xrpc/{nsid}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
-    await asyncio.Event().wait()
+    await serve("/xrpc/{nsid}", handler)
 
 
 if __name__ == "__main__":
