@@ -41,10 +41,16 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         pass
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(user_system_seconds(pid))
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """A process's user and system CPU time so far, from /proc/PID/stat (10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def load(

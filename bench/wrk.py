@@ -19,7 +19,6 @@ nothing else (no token, state, journal or log line): the most any call can reach
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
@@ -33,7 +32,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from load import cpu_seconds, setup, start
+from load import cpu_seconds, setup, start, user_system_seconds
 
 HERE = Path(__file__).parent
 PY = sys.executable
@@ -131,20 +130,14 @@ def floor_answers(url: str, ctx: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-def system_seconds(pid: int) -> float:
-    """Time a process has spent in the kernel (its system calls), in 10 ms ticks."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
-
-
 def measured(pid: int, url: str, script: str | None, connections: int, seconds: float) -> dict[str, float]:
     """One wrk run, with the server's CPU time a request (``cpu_us``) and the kernel's part of it (``sys_us``)."""
-    before, kernel = cpu_seconds(pid), system_seconds(pid)
+    before, kernel = cpu_seconds(pid), user_system_seconds(pid)[1]
     result = wrk(url, script, connections, seconds)
     after = cpu_seconds(pid)
     if before is not None and after is not None and result["requests"]:
         result["cpu_us"] = (after - before) / result["requests"] * 1e6
-        result["sys_us"] = (system_seconds(pid) - kernel) / result["requests"] * 1e6
+        result["sys_us"] = (user_system_seconds(pid)[1] - kernel) / result["requests"] * 1e6
     return result
 
 

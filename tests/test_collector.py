@@ -110,13 +110,6 @@ class Clock:
         return self.now
 
 
-def cycle() -> weakref.ref[Node]:
-    """A reference cycle, garbage as soon as this returns."""
-    a, b = Node(), Node()
-    a.other, b.other = b, a
-    return weakref.ref(a)
-
-
 async def until(done: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 30  # however slow the machine: each step waits for the pass itself
     while not done():
@@ -141,7 +134,7 @@ async def test_what_lived_through_a_pass_waits_for_the_next_walk_of_everything(
         await until(lambda: watched.calls.count("freeze") == 1, "a pass once quiet")
         assert watched.calls == ["collect", "freeze"], "what lived through it is frozen"
         del kept, other  # garbage now, but frozen
-        fresh = cycle()  # garbage too, made after the pass
+        fresh = old_cycle()  # garbage too, made after the pass
         count[0] += 1
         await until(lambda: watched.calls.count("freeze") == 2, "a pass once quiet again")
         assert fresh() is None, "the pass walks what came since the last one"
